@@ -1,0 +1,103 @@
+// The Eddy engine: runs a pipeline file. This is the embedding API; the
+// `eddy` command is a thin layer over it.
+//
+//   auto engine = eddy::Engine::Open("pipeline.yaml", {});
+//   if (!engine.ok()) { ... engine.status().message() ... }
+//   eddy::Status s = (*engine)->Run();   // until inputs end or RequestStop()
+//   std::cerr << eddy::Engine::FormatSummary((*engine)->Summary());
+//
+// Threading: Run() runs the pipeline on the calling thread. RequestStop() may
+// be called from any thread or from a signal handler. Summary() may be called
+// from any thread; while running it returns a snapshot.
+
+#ifndef EDDY_ENGINE_H_
+#define EDDY_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eddy/status.h"
+
+namespace eddy {
+
+class Clock;
+
+struct SourceSummary {
+  std::string name;
+  uint64_t records = 0;      // records read, including blank lines and headers
+  uint64_t bytes = 0;        // input bytes read
+  uint64_t accepted = 0;     // passed validation, on time, passed the filter
+  uint64_t late = 0;         // sent to the late output
+  uint64_t dead_letter = 0;  // sent to the dead-letter output
+  uint64_t filtered = 0;     // valid and on time, but the filter said no
+  uint64_t blank = 0;        // empty lines, skipped
+  std::string watermark;     // ISO-8601; "-inf" before any record, "+inf" at end of input
+  int partitions = 0;
+  int idle_partitions = 0;
+  // Dead-letter counts by error code, largest first.
+  std::vector<std::pair<std::string, uint64_t>> errors;
+};
+
+struct RunSummary {
+  std::string pipeline;
+  double elapsed_seconds = 0;
+  bool stopped = false;  // ended by RequestStop() rather than by the end of input
+  std::vector<SourceSummary> sources;
+  std::vector<std::pair<std::string, std::string>> outputs;  // (what, where)
+};
+
+struct EngineOptions {
+  // Progress lines on stderr while running.
+  bool progress = true;
+  double progress_interval_seconds = 1.0;
+  // Processing-time clock; null means the system clock. Must outlive the engine.
+  Clock* clock = nullptr;
+  // For `eddy replay`: read `replay_input` in place of the input of source
+  // `replay_source` (empty = the only source) and write its accepted records
+  // to `replay_output`.
+  std::string replay_input;
+  std::string replay_source;
+  std::string replay_output;
+};
+
+class Engine {
+ public:
+  // Loads and plans a pipeline without opening its inputs. Returns a short
+  // description of what the pipeline does, or every problem found.
+  static Result<std::string> Validate(const std::string& pipeline_path);
+
+  // Loads, plans and opens the inputs and outputs of a pipeline.
+  static Result<std::unique_ptr<Engine>> Open(const std::string& pipeline_path,
+                                              const EngineOptions& options);
+
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs until every input has ended (then flushes: watermarks advance to
+  // the end of time) or RequestStop() is called (then stops without
+  // flushing windows). Outputs are flushed and closed in both cases. Returns
+  // an error only if an input or output fails; bad records never stop a run.
+  Status Run();
+
+  // Asks Run() to stop after the record batch in hand. Async-signal-safe.
+  void RequestStop();
+
+  RunSummary Summary() const;
+
+  // A few lines a person can read: per-source counts, throughput, outputs.
+  static std::string FormatSummary(const RunSummary& summary);
+
+  class Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_ENGINE_H_

@@ -1,0 +1,220 @@
+#include "config/options.h"
+
+#include "base/check.h"
+#include "base/strings.h"
+
+namespace eddy {
+namespace {
+
+// ---- The option table. Add an option here and nowhere else. ----
+
+constexpr OptionSpec kPipelineOptions[] = {
+    {"version", OptionType::kInt, false, "1", "",
+     "Version of the pipeline-file format. Only 1 exists; files that omit it are version 1."},
+    {"name", OptionType::kString, false, "", "",
+     "A name for the pipeline, shown in progress output and summaries. Defaults to the file "
+     "name without extension."},
+    {"sources", OptionType::kSectionList, true, "", "source",
+     "The inputs of the pipeline. At least one."},
+    {"outputs", OptionType::kSection, true, "", "outputs",
+     "Where accepted, late and dead-letter records go."},
+};
+
+constexpr OptionSpec kSourceOptions[] = {
+    {"name", OptionType::kString, true, "", "",
+     "Unique name of the source, used in outputs, metrics and references from other sections. "
+     "Letters, digits and underscores."},
+    {"format", OptionType::kEnum, true, "", "jsonl|csv",
+     "Record format. `jsonl`: one JSON object per line. `csv`: RFC 4180 with a header row; "
+     "quoted fields may hold delimiters, quotes (doubled) and newlines."},
+    {"path", OptionType::kPath, true, "", "",
+     "A file, a directory (every regular file in it whose name does not start with `.`, in "
+     "name order, each file one partition), or `-` for standard input."},
+    {"schema", OptionType::kSection, true, "", "schema", "The fields of a record and their rules."},
+    {"event_time", OptionType::kString, true, "", "",
+     "Name of the timestamp field that gives each record its event time. The field must be "
+     "declared with `type: timestamp`; a record without it is dead-lettered."},
+    {"key", OptionType::kStringList, false, "", "",
+     "Field, or list of fields, that identifies the entity a record is about (user, card, "
+     "machine). Key fields must be non-null in every accepted record."},
+    {"id", OptionType::kString, false, "", "",
+     "Field holding a unique id of the record (transaction id). Outputs carry it, and later "
+     "feedback is joined on it."},
+    {"watermark", OptionType::kSection, false, "", "watermark",
+     "Event-time progress and lateness. See docs/concepts/event-time.md."},
+    {"filter", OptionType::kExpression, false, "", "",
+     "Only records for which this expression is true are passed on; others are counted as "
+     "filtered. A null result counts as false. Example: `amount > 0 and channel != \"test\"`."},
+    {"max_record_bytes", OptionType::kBytes, false, "16MiB", "",
+     "Longest record accepted. A longer one is dead-lettered with its first 64 KiB and its "
+     "size; it is never buffered whole."},
+    {"csv", OptionType::kSection, false, "", "csv", "CSV dialect, for `format: csv`."},
+};
+
+constexpr OptionSpec kSchemaOptions[] = {
+    {"fields", OptionType::kSectionList, true, "", "field", "The declared fields, in order."},
+    {"unknown_fields", OptionType::kEnum, false, "ignore", "ignore|reject",
+     "What to do with a field that is not declared: `ignore` it, or `reject` the record to "
+     "the dead-letter output."},
+};
+
+constexpr OptionSpec kFieldOptions[] = {
+    {"name", OptionType::kString, true, "", "", "Field name as it appears in the record."},
+    {"type", OptionType::kEnum, true, "", "string|int|double|bool|timestamp",
+     "`int` is a 64-bit integer (a JSON number without fraction or exponent); `double` accepts "
+     "any finite number (NaN and infinities are rejected); `bool` is true/false (CSV also "
+     "accepts 1/0); `timestamp` is read according to `format`."},
+    {"required", OptionType::kBool, false, "false", "",
+     "A record without this field, or with null, is dead-lettered. Otherwise a missing field is "
+     "null."},
+    {"format", OptionType::kEnum, false, "iso8601", "iso8601|epoch_seconds|epoch_millis",
+     "Timestamp fields only. `iso8601`: a string with a UTC offset, like "
+     "`2024-05-01T12:00:00.250Z` or `2024-05-01T14:00:00+02:00`. `epoch_seconds` and "
+     "`epoch_millis`: a number (fractions allowed), in JSON or CSV."},
+    {"min", OptionType::kNumber, false, "", "",
+     "Numeric fields only: values below are dead-lettered."},
+    {"max", OptionType::kNumber, false, "", "",
+     "Numeric fields only: values above are dead-lettered."},
+    {"allowed", OptionType::kScalarList, false, "", "",
+     "String and int fields only: the only values accepted."},
+};
+
+constexpr OptionSpec kWatermarkOptions[] = {
+    {"max_out_of_orderness", OptionType::kDuration, false, "0s", "",
+     "How far behind the newest event of a partition a record may be and still be in order. "
+     "Partition watermark = highest event time seen - max_out_of_orderness."},
+    {"allowed_lateness", OptionType::kDuration, false, "0s", "",
+     "A record with event time below watermark - allowed_lateness (the watermark as it stood "
+     "before the record) is late: it goes to the late output and changes no state."},
+    {"idle_timeout", OptionType::kDuration, false, "1m", "",
+     "A partition with no record for this long (processing time) stops holding the source "
+     "watermark back, and rejoins when it speaks again. `0s` disables idleness."},
+};
+
+constexpr OptionSpec kCsvOptions[] = {
+    {"delimiter", OptionType::kChar, false, ",", "", "Field separator, one character."},
+    {"quote", OptionType::kChar, false, "\"", "", "Quote character, one character."},
+};
+
+constexpr OptionSpec kOutputsOptions[] = {
+    {"accepted", OptionType::kPath, false, "", "",
+     "Accepted records, one JSON object per line, normalised to the schema's types. Omit to "
+     "not write them."},
+    {"late", OptionType::kPath, true, "", "",
+     "Late records, with the watermark they were late against and by how much."},
+    {"dead_letter", OptionType::kPath, true, "", "",
+     "Records that failed decoding or the schema, with the original bytes and the reason."},
+};
+
+constexpr SectionSpec kSections[] = {
+    {"pipeline", "(top level)", "The pipeline file itself.", kPipelineOptions},
+    {"source", "sources[]", "One input of the pipeline.", kSourceOptions},
+    {"schema", "sources[].schema", "The shape of a source's records.", kSchemaOptions},
+    {"field", "sources[].schema.fields[]", "One declared field.", kFieldOptions},
+    {"watermark", "sources[].watermark", "Event time and lateness of a source.", kWatermarkOptions},
+    {"csv", "sources[].csv", "CSV dialect.", kCsvOptions},
+    {"outputs", "outputs",
+     "Where records go. Each value is a path (relative to the pipeline file's directory), `-` "
+     "for standard output, or `stderr`. Files are truncated when a run starts.",
+     kOutputsOptions},
+};
+
+}  // namespace
+
+std::string_view OptionTypeName(OptionType type) {
+  switch (type) {
+    case OptionType::kString:
+      return "string";
+    case OptionType::kInt:
+      return "integer";
+    case OptionType::kNumber:
+      return "number";
+    case OptionType::kBool:
+      return "boolean";
+    case OptionType::kDuration:
+      return "duration";
+    case OptionType::kBytes:
+      return "byte size";
+    case OptionType::kEnum:
+      return "one of";
+    case OptionType::kPath:
+      return "path";
+    case OptionType::kExpression:
+      return "expression";
+    case OptionType::kStringList:
+      return "string or list of strings";
+    case OptionType::kScalarList:
+      return "list";
+    case OptionType::kChar:
+      return "character";
+    case OptionType::kSection:
+      return "section";
+    case OptionType::kSectionList:
+      return "list of sections";
+  }
+  return "?";
+}
+
+const OptionSpec* SectionSpec::FindOption(std::string_view key) const {
+  for (const OptionSpec& o : options) {
+    if (o.key == key) return &o;
+  }
+  return nullptr;
+}
+
+const OptionSpec& SectionSpec::Option(std::string_view key) const {
+  const OptionSpec* o = FindOption(key);
+  EDDY_CHECK(o != nullptr) << "option '" << key << "' is not declared in section '" << id << "'";
+  return *o;
+}
+
+std::span<const SectionSpec> AllSections() { return kSections; }
+
+const SectionSpec& Section(std::string_view id) {
+  for (const SectionSpec& s : kSections) {
+    if (s.id == id) return s;
+  }
+  EDDY_CHECK(false) << "no section '" << id << "'";
+  return kSections[0];
+}
+
+std::string GeneratePipelineReference() {
+  std::string out =
+      "# Pipeline file reference\n\n"
+      "<!-- Generated by `eddy reference` from src/config/options.cc. Do not edit by hand: "
+      "a test checks that this file matches the code. -->\n\n"
+      "A pipeline file is YAML. Unknown keys are errors (with a suggestion when the key looks "
+      "like a typo), so a misspelt option never silently falls back to its default. Durations "
+      "are written like `500ms`, `5s`, `1m`, `1h30m`, `7d` (units us, ms, s, m, h, d, w); byte "
+      "sizes like `64KiB`, `16MiB`, `1GiB` or a plain number of bytes.\n\n"
+      "See `examples/` for complete files and docs/concepts/ for what the options mean.\n";
+  for (const SectionSpec& s : kSections) {
+    StrAppend(out, "\n## `", s.title, "`\n\n", s.doc, "\n\n");
+    out += "| key | type | required | default | description |\n";
+    out += "|---|---|---|---|---|\n";
+    for (const OptionSpec& o : s.options) {
+      std::string type(OptionTypeName(o.type));
+      if (o.type == OptionType::kEnum) {
+        type = "one of ";
+        std::string_view c = o.choices;
+        bool first = true;
+        while (!c.empty()) {
+          size_t bar = c.find('|');
+          StrAppend(type, first ? "" : ", ", "`", c.substr(0, bar), "`");
+          first = false;
+          c = bar == std::string_view::npos ? "" : c.substr(bar + 1);
+        }
+      } else if (o.type == OptionType::kSection || o.type == OptionType::kSectionList) {
+        const SectionSpec& sub = Section(o.choices);
+        StrAppend(type, " (`", sub.title, "`)");
+      }
+      std::string def = o.default_value.empty() ? "" : StrCat("`", o.default_value, "`");
+      if (o.key == "name" && s.id == "pipeline") def = "file name";
+      StrAppend(out, "| `", o.key, "` | ", type, " | ", o.required ? "yes" : "no", " | ", def,
+                " | ", o.doc, " |\n");
+    }
+  }
+  return out;
+}
+
+}  // namespace eddy

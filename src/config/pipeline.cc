@@ -1,0 +1,588 @@
+// Loads pipeline files. yaml-cpp enters Eddy here and only here; its
+// exceptions are caught in this file and become Status.
+
+#include "config/pipeline.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/strings.h"
+#include "config/options.h"
+
+namespace eddy {
+
+std::string ConfigLocation::ToString() const {
+  if (line <= 0) return file;
+  return StrCat(file, ":", line, ":", column);
+}
+
+int SourceSpec::FieldIndex(std::string_view field) const {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == field) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const SourceSpec* PipelineSpec::FindSource(std::string_view source_name) const {
+  for (const SourceSpec& s : sources) {
+    if (s.name == source_name) return &s;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// Collects every problem found, each with its location.
+class Diagnostics {
+ public:
+  explicit Diagnostics(std::string file) : file_(std::move(file)) {}
+
+  ConfigLocation At(const YAML::Node& node) const {
+    YAML::Mark m = node.Mark();
+    if (m.line < 0) return ConfigLocation{file_, 0, 0};
+    return ConfigLocation{file_, m.line + 1, m.column + 1};
+  }
+  void Error(const ConfigLocation& where, std::string msg) {
+    errors_.push_back(StrCat(where.ToString(), ": ", msg));
+  }
+  void Error(const YAML::Node& node, std::string msg) { Error(At(node), std::move(msg)); }
+  bool ok() const { return errors_.empty(); }
+  Status ToStatus() const {
+    std::string msg;
+    for (size_t i = 0; i < errors_.size(); ++i) {
+      if (i > 0) msg += "\n";
+      msg += errors_[i];
+    }
+    return Status::InvalidArgument(msg);
+  }
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+std::string_view NodeKind(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing";
+  if (n.IsScalar()) return "a scalar";
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a map";
+  return "something else";
+}
+
+Result<uint64_t> ParseByteSize(std::string_view text) {
+  std::string_view s = Trim(text);
+  size_t pos = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+  if (pos == 0) {
+    return Status::InvalidArgument(
+        StrCat("bad byte size ", Quote(s), ": expected a number of bytes or e.g. 64KiB, 16MiB"));
+  }
+  uint64_t n = 0;
+  for (size_t i = 0; i < pos; ++i) {
+    if (n > (UINT64_MAX - 9) / 10)
+      return Status::OutOfRange(StrCat("byte size ", Quote(s), " is too large"));
+    n = n * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  std::string_view unit = Trim(s.substr(pos));
+  uint64_t mult;
+  if (unit.empty() || unit == "B") {
+    mult = 1;
+  } else if (unit == "KiB" || unit == "KB" || unit == "K") {
+    mult = unit == "KB" ? 1000 : 1024;
+  } else if (unit == "MiB" || unit == "MB" || unit == "M") {
+    mult = unit == "MB" ? 1000000 : 1024 * 1024;
+  } else if (unit == "GiB" || unit == "GB" || unit == "G") {
+    mult = unit == "GB" ? 1000000000ULL : 1024ULL * 1024 * 1024;
+  } else {
+    return Status::InvalidArgument(StrCat("unknown unit ", Quote(unit), " in byte size ", Quote(s),
+                                          "; units are B, KiB, MiB, GiB, KB, MB, GB"));
+  }
+  if (n > UINT64_MAX / mult)
+    return Status::OutOfRange(StrCat("byte size ", Quote(s), " is too large"));
+  return n * mult;
+}
+
+// Reads one map-valued section through its SectionSpec. Every getter returns
+// the default from the table when the key is absent, and records an error
+// (returning the default) when the value is malformed.
+class SectionReader {
+ public:
+  SectionReader(const YAML::Node& node, const SectionSpec& spec, Diagnostics& diags,
+                std::string context)
+      : node_(node), spec_(spec), diags_(diags), context_(std::move(context)) {
+    valid_ = node_.IsMap();
+    if (!valid_) {
+      diags_.Error(node_, StrCat(context_, ": expected a map of options, got ", NodeKind(node_)));
+      return;
+    }
+    std::set<std::string> seen;
+    std::vector<std::string> known;
+    for (const OptionSpec& o : spec_.options) known.emplace_back(o.key);
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const YAML::Node& key = it->first;
+      if (!key.IsScalar()) {
+        diags_.Error(key, StrCat(context_, ": keys must be plain names"));
+        continue;
+      }
+      const std::string& k = key.Scalar();
+      if (!seen.insert(k).second) {
+        diags_.Error(key, StrCat(context_, ": duplicate key ", Quote(k)));
+      }
+      if (spec_.FindOption(k) == nullptr) {
+        std::string msg = StrCat(context_, ": unknown key ", Quote(k));
+        std::string suggestion = SuggestName(k, known);
+        if (!suggestion.empty()) {
+          StrAppend(msg, " (did you mean ", Quote(suggestion), "?)");
+        } else {
+          StrAppend(msg, "; known keys: ", StrJoin(known, ", "));
+        }
+        diags_.Error(key, msg);
+      }
+    }
+  }
+
+  bool valid() const { return valid_; }
+  const std::string& context() const { return context_; }
+  ConfigLocation where() const { return diags_.At(node_); }
+
+  // The value node for `key`, or an undefined node. Reports a missing
+  // required key.
+  YAML::Node Get(std::string_view key) {
+    const OptionSpec& o = spec_.Option(key);
+    if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
+    YAML::Node v = node_[std::string(key)];
+    if ((!v.IsDefined() || v.IsNull()) && o.required) {
+      diags_.Error(node_, StrCat(context_, ": missing required key ", Quote(key), " (",
+                                 OptionTypeName(o.type), ")"));
+    }
+    return v;
+  }
+
+  bool Has(std::string_view key) {
+    if (!valid_) return false;
+    YAML::Node v = node_[std::string(key)];
+    return v.IsDefined() && !v.IsNull();
+  }
+
+  ConfigLocation WhereOf(std::string_view key) {
+    YAML::Node v = valid_ ? node_[std::string(key)] : YAML::Node();
+    return v.IsDefined() ? diags_.At(v) : where();
+  }
+
+  // The scalar text for `key`, or the table default.
+  std::optional<std::string> Scalar(std::string_view key) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined() || v.IsNull()) {
+      const OptionSpec& o = spec_.Option(key);
+      if (o.default_value.empty()) return std::nullopt;
+      return std::string(o.default_value);
+    }
+    if (!v.IsScalar()) {
+      diags_.Error(v, StrCat(context_, ".", key, ": expected ",
+                             OptionTypeName(spec_.Option(key).type), ", got ", NodeKind(v)));
+      return std::nullopt;
+    }
+    return v.Scalar();
+  }
+
+  std::string String(std::string_view key) { return Scalar(key).value_or(""); }
+
+  int64_t Int(std::string_view key) {
+    auto s = Scalar(key);
+    if (!s) return 0;
+    int64_t v = 0;
+    auto r = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (r.ec != std::errc() || r.ptr != s->data() + s->size()) {
+      Bad(key, StrCat("expected an integer, got ", Quote(*s)));
+      return 0;
+    }
+    return v;
+  }
+
+  std::optional<double> Number(std::string_view key) {
+    auto s = Scalar(key);
+    if (!s) return std::nullopt;
+    char* end = nullptr;
+    double v = std::strtod(s->c_str(), &end);
+    if (s->empty() || end != s->c_str() + s->size() || !std::isfinite(v)) {
+      Bad(key, StrCat("expected a finite number, got ", Quote(*s)));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  bool Bool(std::string_view key) {
+    auto s = Scalar(key);
+    if (!s) return false;
+    if (*s == "true" || *s == "yes" || *s == "on") return true;
+    if (*s == "false" || *s == "no" || *s == "off") return false;
+    Bad(key, StrCat("expected true or false, got ", Quote(*s)));
+    return false;
+  }
+
+  Duration GetDuration(std::string_view key) {
+    auto s = Scalar(key);
+    if (!s) return Duration::Zero();
+    auto d = ParseDuration(*s);
+    if (!d.ok()) {
+      Bad(key, d.status().message());
+      return Duration::Zero();
+    }
+    return *d;
+  }
+
+  uint64_t Bytes(std::string_view key) {
+    auto s = Scalar(key);
+    if (!s) return 0;
+    auto b = ParseByteSize(*s);
+    if (!b.ok()) {
+      Bad(key, b.status().message());
+      return 0;
+    }
+    return *b;
+  }
+
+  // Returns the chosen value (one of the declared choices), or "" after
+  // reporting an error.
+  std::string Enum(std::string_view key) {
+    auto s = Scalar(key);
+    if (!s) return "";
+    std::vector<std::string> choices;
+    std::string_view c = spec_.Option(key).choices;
+    while (!c.empty()) {
+      size_t bar = c.find('|');
+      choices.emplace_back(c.substr(0, bar));
+      c = bar == std::string_view::npos ? "" : c.substr(bar + 1);
+    }
+    for (const auto& choice : choices) {
+      if (choice == *s) return choice;
+    }
+    std::string msg = StrCat("expected one of ", StrJoin(choices, ", "), "; got ", Quote(*s));
+    std::string suggestion = SuggestName(*s, choices);
+    if (!suggestion.empty()) StrAppend(msg, " (did you mean ", Quote(suggestion), "?)");
+    Bad(key, msg);
+    return "";
+  }
+
+  char Char(std::string_view key) {
+    auto s = Scalar(key);
+    if (!s) return 0;
+    if (*s == "\\t") return '\t';
+    if (s->size() != 1) {
+      Bad(key, StrCat("expected a single character, got ", Quote(*s)));
+      return 0;
+    }
+    return (*s)[0];
+  }
+
+  // Resolves relative paths against `base_dir`; keeps "-" and "stderr".
+  std::string Path(std::string_view key, const std::string& base_dir) {
+    auto s = Scalar(key);
+    if (!s) return "";
+    if (s->empty()) {
+      Bad(key, "expected a path, got an empty string");
+      return "";
+    }
+    if (*s == "-" || *s == "stderr") return *s;
+    std::filesystem::path p(*s);
+    if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+    return p.lexically_normal().string();
+  }
+
+  // A string or a list of strings.
+  std::vector<std::string> StringList(std::string_view key) {
+    YAML::Node v = Get(key);
+    std::vector<std::string> out;
+    if (!v.IsDefined() || v.IsNull()) return out;
+    if (v.IsScalar()) {
+      out.push_back(v.Scalar());
+      return out;
+    }
+    if (!v.IsSequence()) {
+      Bad(key, StrCat("expected a string or a list of strings, got ", NodeKind(v)));
+      return out;
+    }
+    for (const auto& item : v) {
+      if (!item.IsScalar()) {
+        diags_.Error(item, StrCat(context_, ".", key, ": list items must be strings"));
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  // A list whose items are sections; calls `fn(item, index)` for each.
+  template <typename Fn>
+  void ForEachItem(std::string_view key, Fn fn) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined() || v.IsNull()) return;
+    if (!v.IsSequence()) {
+      Bad(key, StrCat("expected a list, got ", NodeKind(v)));
+      return;
+    }
+    size_t i = 0;
+    for (const auto& item : v) fn(item, i++);
+  }
+
+  void Bad(std::string_view key, std::string_view msg) {
+    YAML::Node v = valid_ ? node_[std::string(key)] : YAML::Node();
+    diags_.Error(v.IsDefined() ? diags_.At(v) : where(), StrCat(context_, ".", key, ": ", msg));
+  }
+
+ private:
+  YAML::Node node_;
+  const SectionSpec& spec_;
+  Diagnostics& diags_;
+  std::string context_;
+  bool valid_ = false;
+};
+
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+FieldSpec ReadField(const YAML::Node& node, Diagnostics& diags, const std::string& ctx) {
+  FieldSpec f;
+  SectionReader r(node, Section("field"), diags, ctx);
+  f.where = r.where();
+  if (!r.valid()) return f;
+  f.name = r.String("name");
+  std::string type = r.Enum("type");
+  if (type == "string") f.type = FieldType::kString;
+  if (type == "int") f.type = FieldType::kInt;
+  if (type == "double") f.type = FieldType::kDouble;
+  if (type == "bool") f.type = FieldType::kBool;
+  if (type == "timestamp") f.type = FieldType::kTimestamp;
+  f.required = r.Bool("required");
+  std::string fmt = r.Enum("format");
+  if (fmt == "epoch_seconds") f.timestamp_format = TimestampFormat::kEpochSeconds;
+  if (fmt == "epoch_millis") f.timestamp_format = TimestampFormat::kEpochMillis;
+  if (r.Has("format") && f.type != FieldType::kTimestamp) {
+    r.Bad("format", StrCat("only timestamp fields have a format; ", Quote(f.name), " is ", type));
+  }
+  f.min = r.Number("min");
+  f.max = r.Number("max");
+  bool numeric = f.type == FieldType::kInt || f.type == FieldType::kDouble;
+  if ((r.Has("min") || r.Has("max")) && !numeric) {
+    r.Bad(r.Has("min") ? "min" : "max",
+          StrCat("min and max apply to int and double fields; ", Quote(f.name), " is ", type));
+  }
+  if (f.min && f.max && *f.min > *f.max) {
+    r.Bad("min", StrCat("min ", *f.min, " is greater than max ", *f.max));
+  }
+  YAML::Node allowed = r.Get("allowed");
+  if (allowed.IsDefined() && !allowed.IsNull()) {
+    if (f.type != FieldType::kString && f.type != FieldType::kInt) {
+      r.Bad("allowed",
+            StrCat("allowed values apply to string and int fields; ", Quote(f.name), " is ", type));
+    } else if (!allowed.IsSequence() || allowed.size() == 0) {
+      r.Bad("allowed", "expected a non-empty list of values");
+    } else {
+      for (const auto& item : allowed) {
+        if (!item.IsScalar()) {
+          diags.Error(item, StrCat(ctx, ".allowed: items must be scalars"));
+          continue;
+        }
+        if (f.type == FieldType::kInt) {
+          int64_t v;
+          const std::string& s = item.Scalar();
+          auto res = std::from_chars(s.data(), s.data() + s.size(), v);
+          if (res.ec != std::errc() || res.ptr != s.data() + s.size()) {
+            diags.Error(item, StrCat(ctx, ".allowed: ", Quote(s), " is not an int"));
+            continue;
+          }
+        }
+        f.allowed.push_back(item.Scalar());
+      }
+    }
+  }
+  return f;
+}
+
+SourceSpec ReadSource(const YAML::Node& node, size_t index, Diagnostics& diags,
+                      const std::string& base_dir) {
+  SourceSpec s;
+  std::string ctx = StrCat("sources[", index, "]");
+  if (node.IsMap() && node["name"].IsDefined() && node["name"].IsScalar()) {
+    ctx = StrCat("source ", Quote(node["name"].Scalar()));
+  }
+  SectionReader r(node, Section("source"), diags, ctx);
+  s.where = r.where();
+  if (!r.valid()) return s;
+  s.name = r.String("name");
+  if (r.Has("name") && !IsIdentifier(s.name)) {
+    r.Bad("name", StrCat(Quote(s.name), " is not a valid name (letters, digits, underscores)"));
+  }
+  std::string fmt = r.Enum("format");
+  s.format = fmt == "csv" ? SourceFormat::kCsv : SourceFormat::kJsonLines;
+  s.path = r.Path("path", base_dir);
+  if (s.path == "stderr") r.Bad("path", "a source cannot read from stderr");
+
+  // Schema.
+  YAML::Node schema = r.Get("schema");
+  if (schema.IsDefined() && !schema.IsNull()) {
+    SectionReader sr(schema, Section("schema"), diags, StrCat(ctx, ".schema"));
+    if (sr.valid()) {
+      sr.ForEachItem("fields", [&](const YAML::Node& item, size_t i) {
+        s.fields.push_back(ReadField(item, diags, StrCat(ctx, ".schema.fields[", i, "]")));
+      });
+      if (sr.Has("fields") && s.fields.empty()) {
+        sr.Bad("fields", "a schema needs at least one field");
+      }
+      s.unknown_fields = sr.Enum("unknown_fields") == "reject" ? UnknownFieldPolicy::kReject
+                                                               : UnknownFieldPolicy::kIgnore;
+    }
+  }
+  std::set<std::string> names;
+  for (const FieldSpec& f : s.fields) {
+    if (!f.name.empty() && !names.insert(f.name).second) {
+      diags.Error(f.where, StrCat(ctx, ": field ", Quote(f.name), " is declared twice"));
+    }
+  }
+  std::vector<std::string> field_names(names.begin(), names.end());
+  auto unknown_field = [&](std::string_view key, const std::string& name) {
+    std::string msg = StrCat("unknown field ", Quote(name), " (not in the schema");
+    std::string suggestion = SuggestName(name, field_names);
+    if (!suggestion.empty()) StrAppend(msg, "; did you mean ", Quote(suggestion), "?");
+    msg += ")";
+    r.Bad(key, msg);
+  };
+
+  s.event_time_field = r.String("event_time");
+  if (!s.event_time_field.empty() && !s.fields.empty()) {
+    int idx = s.FieldIndex(s.event_time_field);
+    if (idx < 0) {
+      unknown_field("event_time", s.event_time_field);
+    } else if (s.fields[idx].type != FieldType::kTimestamp) {
+      r.Bad("event_time", StrCat("field ", Quote(s.event_time_field), " is ",
+                                 FieldTypeName(s.fields[idx].type), "; it must be a timestamp"));
+    }
+  }
+  s.key_fields = r.StringList("key");
+  for (const auto& k : s.key_fields) {
+    if (!s.fields.empty() && s.FieldIndex(k) < 0) unknown_field("key", k);
+  }
+  s.id_field = r.String("id");
+  if (!s.id_field.empty() && !s.fields.empty() && s.FieldIndex(s.id_field) < 0) {
+    unknown_field("id", s.id_field);
+  }
+
+  // Watermark: defaults come from the table even when the section is absent.
+  YAML::Node wm = node["watermark"];
+  YAML::Node wm_node = wm.IsDefined() && !wm.IsNull() ? wm : YAML::Node(YAML::NodeType::Map);
+  SectionReader wr(wm_node, Section("watermark"), diags, StrCat(ctx, ".watermark"));
+  s.watermark.max_out_of_orderness = wr.GetDuration("max_out_of_orderness");
+  s.watermark.allowed_lateness = wr.GetDuration("allowed_lateness");
+  s.watermark.idle_timeout = wr.GetDuration("idle_timeout");
+
+  s.filter = r.String("filter");
+  s.filter_where = r.WhereOf("filter");
+  s.max_record_bytes = r.Bytes("max_record_bytes");
+  if (s.max_record_bytes == 0 && r.Has("max_record_bytes")) {
+    r.Bad("max_record_bytes", "must be at least 1 byte");
+  }
+
+  YAML::Node csv = node["csv"];
+  if (csv.IsDefined() && !csv.IsNull() && s.format != SourceFormat::kCsv) {
+    r.Bad("csv", "a csv section needs format: csv");
+  }
+  YAML::Node csv_node = csv.IsDefined() && !csv.IsNull() ? csv : YAML::Node(YAML::NodeType::Map);
+  SectionReader cr(csv_node, Section("csv"), diags, StrCat(ctx, ".csv"));
+  s.csv.delimiter = cr.Char("delimiter");
+  s.csv.quote = cr.Char("quote");
+  if (s.csv.delimiter == s.csv.quote || s.csv.delimiter == '\n' || s.csv.quote == '\n') {
+    cr.Bad("delimiter", "delimiter and quote must differ and must not be a newline");
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_name,
+                                   std::string_view base_dir) {
+  Diagnostics diags{std::string(file_name)};
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    ConfigLocation where{std::string(file_name), e.mark.line + 1, e.mark.column + 1};
+    if (e.mark.line < 0) where.line = 0;
+    return Status::InvalidArgument(StrCat(where.ToString(), ": not valid YAML: ", e.msg));
+  }
+  PipelineSpec spec;
+  spec.file = std::string(file_name);
+  spec.base_dir = std::string(base_dir);
+  try {
+    if (!root.IsDefined() || root.IsNull()) {
+      return Status::InvalidArgument(StrCat(file_name, ": the pipeline file is empty"));
+    }
+    SectionReader top(root, Section("pipeline"), diags, "pipeline");
+    if (top.valid()) {
+      spec.version = static_cast<int>(top.Int("version"));
+      if (spec.version != 1) {
+        top.Bad("version",
+                StrCat("version ", spec.version, " is not supported; this Eddy reads version 1"));
+      }
+      spec.name = top.String("name");
+      if (spec.name.empty())
+        spec.name = std::filesystem::path(std::string(file_name)).stem().string();
+      top.ForEachItem("sources", [&](const YAML::Node& item, size_t i) {
+        spec.sources.push_back(ReadSource(item, i, diags, spec.base_dir));
+      });
+      if (top.Has("sources") && spec.sources.empty()) {
+        top.Bad("sources", "a pipeline needs at least one source");
+      }
+      std::set<std::string> names;
+      for (const SourceSpec& s : spec.sources) {
+        if (!s.name.empty() && !names.insert(s.name).second) {
+          diags.Error(s.where, StrCat("source name ", Quote(s.name), " is used twice"));
+        }
+      }
+      YAML::Node outputs = top.Get("outputs");
+      if (outputs.IsDefined() && !outputs.IsNull()) {
+        SectionReader o(outputs, Section("outputs"), diags, "outputs");
+        if (o.valid()) {
+          spec.outputs.accepted.path = o.Path("accepted", spec.base_dir);
+          spec.outputs.late.path = o.Path("late", spec.base_dir);
+          spec.outputs.dead_letter.path = o.Path("dead_letter", spec.base_dir);
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on some malformed documents while walking them.
+    diags.Error(ConfigLocation{diags.file(), e.mark.line + 1, e.mark.column + 1}, e.msg);
+  }
+  if (!diags.ok()) return diags.ToStatus();
+  return spec;
+}
+
+Result<PipelineSpec> LoadPipelineFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidArgument(StrCat(path, ": is a directory, expected a pipeline file"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::NotFound(StrCat(path, ": cannot open pipeline file: ", std::strerror(errno)));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string base = std::filesystem::absolute(path).parent_path().string();
+  return ParsePipeline(ss.str(), path, base);
+}
+
+}  // namespace eddy

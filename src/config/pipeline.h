@@ -1,0 +1,121 @@
+// PipelineSpec: the validated, typed form of a pipeline file.
+//
+// A pipeline file is YAML. Its options are declared once, in the table in
+// options.cc, which yields defaults, parsing, validation and the reference in
+// docs/reference/pipeline.md. LoadPipelineFile() checks structure and types
+// and reports every problem it finds with file:line:column; checks that need
+// more than the file's structure (expressions compiling against the schema)
+// are done when the engine plans the pipeline, and report the same location
+// through the `where` members below.
+//
+// Paths in the spec are resolved against the directory of the pipeline file.
+
+#ifndef EDDY_CONFIG_PIPELINE_H_
+#define EDDY_CONFIG_PIPELINE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/time.h"
+#include "base/value.h"
+#include "eddy/status.h"
+
+namespace eddy {
+
+// Where something was written in a pipeline file; 1-based line and column.
+struct ConfigLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+
+  // "file:line:column", or just "file" when the position is unknown.
+  std::string ToString() const;
+};
+
+enum class SourceFormat { kJsonLines, kCsv };
+enum class TimestampFormat { kIso8601, kEpochSeconds, kEpochMillis };
+enum class UnknownFieldPolicy { kIgnore, kReject };
+
+struct FieldSpec {
+  std::string name;
+  FieldType type = FieldType::kString;
+  bool required = false;
+  TimestampFormat timestamp_format = TimestampFormat::kIso8601;  // timestamp fields only
+  std::optional<double> min;                                     // int and double fields
+  std::optional<double> max;
+  std::vector<std::string> allowed;  // string and int fields; empty = anything
+  ConfigLocation where;
+};
+
+struct WatermarkSpec {
+  Duration max_out_of_orderness;
+  Duration allowed_lateness;
+  // Zero disables idleness detection.
+  Duration idle_timeout;
+};
+
+struct CsvSpec {
+  char delimiter = ',';
+  char quote = '"';
+};
+
+struct SourceSpec {
+  std::string name;
+  SourceFormat format = SourceFormat::kJsonLines;
+  // A file, a directory (one partition per file, in name order), or "-" for
+  // standard input.
+  std::string path;
+  std::vector<FieldSpec> fields;
+  UnknownFieldPolicy unknown_fields = UnknownFieldPolicy::kIgnore;
+  std::string event_time_field;
+  std::vector<std::string> key_fields;  // empty = no key
+  std::string id_field;                 // empty = no id
+  WatermarkSpec watermark;
+  std::string filter;  // expression; empty = no filter
+  ConfigLocation filter_where;
+  uint64_t max_record_bytes = 0;
+  CsvSpec csv;
+  ConfigLocation where;
+
+  // Index of the named field, or -1.
+  int FieldIndex(std::string_view field) const;
+};
+
+// Where one output goes: a file path, "-" (stdout) or "stderr".
+struct OutputSpec {
+  std::string path;  // empty = not written
+  bool enabled() const { return !path.empty(); }
+};
+
+struct OutputsSpec {
+  OutputSpec accepted;
+  OutputSpec late;
+  OutputSpec dead_letter;
+};
+
+struct PipelineSpec {
+  int version = 1;
+  std::string name;
+  std::string file;      // the pipeline file as given
+  std::string base_dir;  // its directory; relative paths resolve here
+  std::vector<SourceSpec> sources;
+  OutputsSpec outputs;
+
+  const SourceSpec* FindSource(std::string_view name) const;
+};
+
+// Reads and validates a pipeline file. On failure the Status message lists
+// every problem, one per line, as "file:line:column: message".
+Result<PipelineSpec> LoadPipelineFile(const std::string& path);
+
+// The same for YAML text; `file_name` is used in messages and `base_dir` to
+// resolve relative paths.
+Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_name,
+                                   std::string_view base_dir);
+
+}  // namespace eddy
+
+#endif  // EDDY_CONFIG_PIPELINE_H_

@@ -1,0 +1,403 @@
+// The engine's run loop. One thread polls each source in turn, pushes every
+// record through its SourcePipeline and writes outcomes to the outputs. See
+// src/README.md for the whole data path.
+
+#include "eddy/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "base/clock.h"
+#include "base/strings.h"
+#include "config/pipeline.h"
+#include "engine/line_writer.h"
+#include "engine/progress.h"
+#include "engine/record_json.h"
+#include "engine/source_pipeline.h"
+#include "ingest/source.h"
+
+namespace eddy {
+namespace {
+
+constexpr size_t kPollBatch = 1024;
+constexpr Duration kIdleWait = Duration::Millis(50);
+constexpr Duration kSnapshotInterval = Duration::Millis(200);
+
+std::string_view FormatName(SourceFormat f) { return f == SourceFormat::kCsv ? "csv" : "jsonl"; }
+
+std::string DisplayPath(const std::string& p) {
+  if (p == "-") return "stdout";
+  if (p == "stderr") return p;
+  std::error_code ec;
+  auto rel = std::filesystem::relative(p, std::filesystem::current_path(), ec);
+  if (ec || rel.empty() || rel.string().rfind("../../", 0) == 0) return p;
+  return rel.string();
+}
+
+// Applies replay overrides to a loaded spec.
+Status ApplyReplay(PipelineSpec& spec, const EngineOptions& options) {
+  if (options.replay_input.empty()) return Status::OK();
+  SourceSpec* target = nullptr;
+  if (options.replay_source.empty()) {
+    if (spec.sources.size() != 1) {
+      return Status::InvalidArgument(StrCat("the pipeline has ", spec.sources.size(),
+                                            " sources; say which one --input feeds with --source"));
+    }
+    target = &spec.sources[0];
+  } else {
+    for (SourceSpec& s : spec.sources) {
+      if (s.name == options.replay_source) target = &s;
+    }
+    if (target == nullptr) {
+      return Status::NotFound(StrCat("no source named ", Quote(options.replay_source)));
+    }
+  }
+  target->path = options.replay_input == "-"
+                     ? "-"
+                     : std::filesystem::absolute(options.replay_input).lexically_normal().string();
+  if (!options.replay_output.empty()) {
+    spec.outputs.accepted.path =
+        options.replay_output == "-"
+            ? "-"
+            : std::filesystem::absolute(options.replay_output).lexically_normal().string();
+  }
+  return Status::OK();
+}
+
+Status CheckOutputs(const PipelineSpec& spec) {
+  std::map<std::string, std::string> used;
+  auto check = [&](const OutputSpec& o, const std::string& what) -> Status {
+    if (!o.enabled() || o.path == "-" || o.path == "stderr") return Status::OK();
+    auto [it, inserted] = used.emplace(o.path, what);
+    if (!inserted) {
+      return Status::InvalidArgument(StrCat("outputs.", it->second, " and outputs.", what,
+                                            " both write to ", Quote(o.path, 500)));
+    }
+    for (const SourceSpec& s : spec.sources) {
+      if (s.path == o.path) {
+        return Status::InvalidArgument(StrCat("outputs.", what,
+                                              " would overwrite the input of source ",
+                                              Quote(s.name), ": ", Quote(o.path, 500)));
+      }
+    }
+    return Status::OK();
+  };
+  EDDY_RETURN_IF_ERROR(check(spec.outputs.accepted, "accepted"));
+  EDDY_RETURN_IF_ERROR(check(spec.outputs.late, "late"));
+  EDDY_RETURN_IF_ERROR(check(spec.outputs.dead_letter, "dead_letter"));
+  return Status::OK();
+}
+
+}  // namespace
+
+class Engine::Impl final : public RecordHandler {
+ public:
+  Impl(PipelineSpec spec, const EngineOptions& options)
+      : spec_(std::move(spec)),
+        options_(options),
+        clock_(options.clock != nullptr ? *options.clock : Clock::System()) {}
+
+  Status Plan() {
+    EDDY_RETURN_IF_ERROR(CheckOutputs(spec_));
+    for (const SourceSpec& s : spec_.sources) {
+      EDDY_ASSIGN_OR_RETURN(auto pipeline, SourcePipeline::Create(s));
+      SourceRun run;
+      run.pipeline = std::move(pipeline);
+      sources_.push_back(std::move(run));
+    }
+    return Status::OK();
+  }
+
+  std::string Describe() const {
+    std::string out = StrCat("pipeline ", Quote(spec_.name), " (", spec_.file, ") is valid\n");
+    for (const SourceRun& r : sources_) {
+      const SourceSpec& s = r.pipeline->spec();
+      StrAppend(out, "  source ", s.name, ": ", FormatName(s.format), " from ",
+                s.path == "-" ? "stdin" : DisplayPath(s.path), ", ", s.fields.size(),
+                " fields, event time ", s.event_time_field);
+      if (!s.key_fields.empty()) StrAppend(out, ", key ", StrJoin(s.key_fields, "+"));
+      if (!s.id_field.empty()) StrAppend(out, ", id ", s.id_field);
+      StrAppend(out, "\n    watermark: max_out_of_orderness ",
+                FormatDuration(s.watermark.max_out_of_orderness), ", allowed_lateness ",
+                FormatDuration(s.watermark.allowed_lateness), ", idle_timeout ",
+                s.watermark.idle_timeout == Duration::Zero()
+                    ? "off"
+                    : FormatDuration(s.watermark.idle_timeout));
+      if (!s.filter.empty()) StrAppend(out, "\n    filter: ", s.filter);
+      out += "\n";
+    }
+    StrAppend(out, "  outputs: ");
+    bool first = true;
+    for (const auto& [what, where] : OutputList()) {
+      StrAppend(out, first ? "" : "; ", what, " -> ", where);
+      first = false;
+    }
+    out += "\n";
+    return out;
+  }
+
+  Status OpenIO() {
+    ProcessingTime now = clock_.Now();
+    for (SourceRun& r : sources_) {
+      r.source = MakeFileSource(r.pipeline->spec());
+      EDDY_RETURN_IF_ERROR(r.source->Open());
+      r.pipeline->Attach(r.source->num_partitions(), now);
+    }
+    if (spec_.outputs.accepted.enabled()) {
+      EDDY_ASSIGN_OR_RETURN(accepted_, LineWriter::Open(spec_.outputs.accepted.path));
+    }
+    EDDY_ASSIGN_OR_RETURN(late_, LineWriter::Open(spec_.outputs.late.path));
+    EDDY_ASSIGN_OR_RETURN(dead_, LineWriter::Open(spec_.outputs.dead_letter.path));
+    UpdateSnapshot(now);
+    return Status::OK();
+  }
+
+  Status Run() {
+    const ProcessingTime start = clock_.Now();
+    start_ = start;
+    ProgressReporter progress(
+        options_.progress,
+        Duration::Micros(static_cast<int64_t>(options_.progress_interval_seconds * 1e6)), start);
+    bool idle_round = false;
+    ProcessingTime last_snapshot = start;
+    Status result;
+    while (true) {
+      if (stop_.load(std::memory_order_relaxed)) {
+        stopped_ = true;
+        break;
+      }
+      bool any_data = false, all_done = true;
+      ProcessingTime now = clock_.Now();
+      for (SourceRun& r : sources_) {
+        if (r.done) continue;
+        all_done = false;
+        result = r.source->Poll(kPollBatch, idle_round ? kIdleWait : Duration::Zero(), r.batch);
+        if (!result.ok()) break;
+        now = clock_.Now();
+        for (const RawRecord& rec : r.batch.records) r.pipeline->Process(rec, now, *this);
+        r.pipeline->counters().bytes += r.batch.bytes_read;
+        for (Partition p : r.batch.ended) r.pipeline->EndPartition(p);
+        any_data |= !r.batch.records.empty() || !r.batch.ended.empty();
+        if (r.source->AtEnd()) r.done = true;
+      }
+      if (!result.ok() || all_done) break;
+      result = OutputStatus();
+      if (!result.ok()) break;
+      if (!any_data) {
+        for (SourceRun& r : sources_) {
+          if (!r.done) r.pipeline->Tick(now);
+        }
+      }
+      idle_round = !any_data;
+      if (now - last_snapshot >= kSnapshotInterval) {
+        UpdateSnapshot(now);
+        last_snapshot = now;
+        progress.MaybeReport(now, SnapshotCopy());
+      }
+    }
+    for (auto* w : {accepted_.get(), late_.get(), dead_.get()}) {
+      if (w == nullptr) continue;
+      Status s = w->Close();
+      if (result.ok()) result = s;
+    }
+    UpdateSnapshot(clock_.Now());
+    progress.Finish();
+    return result;
+  }
+
+  void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
+
+  RunSummary SnapshotCopy() const {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    return snapshot_;
+  }
+
+  // ---- RecordHandler ----
+  void OnAccepted(const SourcePipeline& source, const RawRecord& rec, const Row& row,
+                  EventTime t) override {
+    if (accepted_ == nullptr) return;
+    line_.clear();
+    AppendAcceptedJson(line_, source, rec, row, t);
+    accepted_->WriteLine(line_);
+  }
+
+  void OnLate(const SourcePipeline& source, const RawRecord& rec, const Row& row, EventTime t,
+              const WatermarkTracker::Admission& a) override {
+    line_.clear();
+    AppendLateJson(line_, source, rec, row, t, a);
+    late_->WriteLine(line_);
+  }
+
+  void OnDeadLetter(const SourcePipeline& source, const RawRecord& rec,
+                    const DecodeError& err) override {
+    line_.clear();
+    const SourceRun* run = FindRun(source);
+    std::string location = run != nullptr && run->source != nullptr
+                               ? run->source->Location(rec.partition, rec.offset)
+                               : "";
+    AppendDeadLetterJson(line_, source, rec, err, location);
+    dead_->WriteLine(line_);
+  }
+
+ private:
+  struct SourceRun {
+    std::unique_ptr<SourcePipeline> pipeline;
+    std::unique_ptr<Source> source;
+    PollBatch batch;
+    bool done = false;
+  };
+
+  const SourceRun* FindRun(const SourcePipeline& p) const {
+    for (const SourceRun& r : sources_) {
+      if (r.pipeline.get() == &p) return &r;
+    }
+    return nullptr;
+  }
+
+  Status OutputStatus() const {
+    for (auto* w : {accepted_.get(), late_.get(), dead_.get()}) {
+      if (w != nullptr && !w->status().ok()) return w->status();
+    }
+    return Status::OK();
+  }
+
+  std::vector<std::pair<std::string, std::string>> OutputList() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (spec_.outputs.accepted.enabled()) {
+      out.emplace_back("accepted", DisplayPath(spec_.outputs.accepted.path));
+    }
+    out.emplace_back("late", DisplayPath(spec_.outputs.late.path));
+    out.emplace_back("dead-letter", DisplayPath(spec_.outputs.dead_letter.path));
+    return out;
+  }
+
+  void UpdateSnapshot(ProcessingTime now) {
+    RunSummary s;
+    s.pipeline = spec_.name;
+    s.elapsed_seconds = start_.micros() == 0 ? 0 : (now - start_).seconds();
+    s.stopped = stopped_;
+    s.outputs = OutputList();
+    for (const SourceRun& r : sources_) {
+      const SourceCounters& c = r.pipeline->counters();
+      SourceSummary src;
+      src.name = r.pipeline->spec().name;
+      src.records = c.records;
+      src.bytes = c.bytes;
+      src.accepted = c.accepted;
+      src.late = c.late;
+      src.dead_letter = c.dead_letter;
+      src.filtered = c.filtered;
+      src.blank = c.blank;
+      if (r.source != nullptr) {
+        src.watermark = FormatIso8601(r.pipeline->watermark().time());
+        src.partitions = r.pipeline->tracker().num_partitions();
+        src.idle_partitions = r.pipeline->tracker().num_idle();
+      }
+      for (const auto& [code, n] : c.errors) src.errors.emplace_back(std::string(code), n);
+      std::sort(src.errors.begin(), src.errors.end(),
+                [](const auto& a, const auto& b) { return a.second > b.second; });
+      s.sources.push_back(std::move(src));
+    }
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snapshot_ = std::move(s);
+  }
+
+  PipelineSpec spec_;
+  EngineOptions options_;
+  Clock& clock_;
+  std::vector<SourceRun> sources_;
+  std::unique_ptr<LineWriter> accepted_, late_, dead_;
+  std::atomic<bool> stop_{false};
+  bool stopped_ = false;
+  ProcessingTime start_;
+  std::string line_;
+
+  mutable std::mutex snapshot_mu_;
+  RunSummary snapshot_;  // GUARDED_BY(snapshot_mu_)
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::string> Engine::Validate(const std::string& pipeline_path) {
+  EDDY_ASSIGN_OR_RETURN(PipelineSpec spec, LoadPipelineFile(pipeline_path));
+  Impl impl(std::move(spec), EngineOptions{});
+  EDDY_RETURN_IF_ERROR(impl.Plan());
+  return impl.Describe();
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& pipeline_path,
+                                             const EngineOptions& options) {
+  EDDY_ASSIGN_OR_RETURN(PipelineSpec spec, LoadPipelineFile(pipeline_path));
+  EDDY_RETURN_IF_ERROR(ApplyReplay(spec, options));
+  auto impl = std::make_unique<Impl>(std::move(spec), options);
+  EDDY_RETURN_IF_ERROR(impl->Plan());
+  EDDY_RETURN_IF_ERROR(impl->OpenIO());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status Engine::Run() { return impl_->Run(); }
+void Engine::RequestStop() { impl_->RequestStop(); }
+RunSummary Engine::Summary() const { return impl_->SnapshotCopy(); }
+
+std::string Engine::FormatSummary(const RunSummary& s) {
+  char secs[32];
+  std::snprintf(secs, sizeof(secs), "%.2f", s.elapsed_seconds);
+  std::string out =
+      StrCat("eddy: pipeline ", Quote(s.pipeline), " ",
+             s.stopped ? "stopped on request" : "finished (inputs ended)", " after ", secs, "s\n");
+  uint64_t total_records = 0, total_bytes = 0;
+  // A small table: one row per source.
+  std::vector<std::vector<std::string>> rows = {
+      {"source", "records", "accepted", "late", "dead-letter", "filtered", "blank", "watermark"}};
+  for (const SourceSummary& src : s.sources) {
+    total_records += src.records;
+    total_bytes += src.bytes;
+    rows.push_back({src.name, FormatCount(src.records), FormatCount(src.accepted),
+                    FormatCount(src.late), FormatCount(src.dead_letter), FormatCount(src.filtered),
+                    FormatCount(src.blank),
+                    src.watermark == "+inf" ? "+inf (end of input)" : src.watermark});
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    out += " ";
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += "  ";
+      if (i == 0 || i == row.size() - 1) {
+        out += row[i] + std::string(width[i] - row[i].size(), ' ');
+      } else {
+        out += std::string(width[i] - row[i].size(), ' ') + row[i];
+      }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out += "\n";
+  }
+  if (s.elapsed_seconds > 0) {
+    StrAppend(
+        out, "  throughput: ", FormatRate(static_cast<double>(total_records) / s.elapsed_seconds),
+        " records/s, ", FormatRate(static_cast<double>(total_bytes) / s.elapsed_seconds), "B/s\n");
+  }
+  for (const SourceSummary& src : s.sources) {
+    if (src.errors.empty()) continue;
+    StrAppend(out, "  dead-letter reasons (", src.name, "): ");
+    for (size_t i = 0; i < src.errors.size(); ++i) {
+      StrAppend(out, i > 0 ? ", " : "", src.errors[i].first, " ",
+                FormatCount(src.errors[i].second));
+    }
+    out += "\n";
+  }
+  out += "  outputs:";
+  for (const auto& [what, where] : s.outputs) StrAppend(out, " ", what, " -> ", where, ";");
+  if (!s.outputs.empty()) out.pop_back();
+  out += "\n";
+  return out;
+}
+
+}  // namespace eddy
