@@ -41,12 +41,27 @@ struct SourceSummary {
   std::vector<std::pair<std::string, uint64_t>> errors;
 };
 
+struct FeatureGroupSummary {
+  std::string name;
+  std::string kind;            // "per-event" or "windows"
+  uint64_t keys = 0;           // per-event: keys with state now
+  uint64_t entries = 0;        // per-event: buffered events now; windows: open windows
+  uint64_t peak_keys = 0;      // per-event: the most keys held at once
+  uint64_t peak_entries = 0;   // per-event: the most buffered events at once
+  uint64_t out_of_order = 0;   // per-event: events computed by the out-of-order path
+  uint64_t nulls_skipped = 0;  // per-event: null inputs skipped by aggregations
+  uint64_t updates = 0;        // windows: rows re-emitted for late-but-allowed events
+  uint64_t rows = 0;           // windows: rows emitted, updates included
+};
+
 struct RunSummary {
   std::string pipeline;
   double elapsed_seconds = 0;
   bool stopped = false;  // ended by RequestStop() rather than by the end of input
   std::vector<SourceSummary> sources;
   std::vector<std::pair<std::string, std::string>> outputs;  // (what, where)
+  std::vector<FeatureGroupSummary> groups;
+  uint64_t window_rows = 0;  // emitted window rows, including updates
 };
 
 struct EngineOptions {
@@ -61,6 +76,7 @@ struct EngineOptions {
   std::string replay_input;
   std::string replay_source;
   std::string replay_output;
+  std::string replay_format;  // "jsonl" (default) or "csv", for feature rows
 };
 
 class Engine {

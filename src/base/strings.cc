@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "base/utf8.h"
+
 namespace eddy {
 
 void AppendDouble(std::string& out, double v) {
@@ -35,18 +37,45 @@ std::string StrJoin(std::span<const std::string> items, std::string_view sep, bo
   return out;
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if none does.
+size_t Utf8SequenceAt(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  std::string_view seq = s.substr(i, len);
+  return FirstInvalidUtf8(seq) == len ? len : 0;
+}
+
+}  // namespace
+
 std::string Quote(std::string_view text, size_t max_len) {
+  // The result is always valid UTF-8 (messages end up in JSON output): bytes
+  // that are not part of a well-formed sequence are escaped, and shortening
+  // never splits a character.
   std::string out = "'";
   size_t n = std::min(text.size(), max_len);
-  for (size_t i = 0; i < n; ++i) {
+  size_t i = 0;
+  while (i < n) {
     unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t len = c >= 0x80 ? Utf8SequenceAt(text, i) : 0;
+    if (len > 0) {
+      if (i + len > n) break;  // the character does not fit in max_len
+      out.append(text.substr(i, len));
+      i += len;
+      continue;
+    }
     if (c == '\n') {
       out.append("\\n");
     } else if (c == '\r') {
       out.append("\\r");
     } else if (c == '\t') {
       out.append("\\t");
-    } else if (c < 0x20 || c == 0x7f) {
+    } else if (c < 0x20 || c >= 0x7f) {
       static const char kHex[] = "0123456789abcdef";
       out.append("\\x");
       out.push_back(kHex[c >> 4]);
@@ -54,8 +83,9 @@ std::string Quote(std::string_view text, size_t max_len) {
     } else {
       out.push_back(static_cast<char>(c));
     }
+    ++i;
   }
-  if (text.size() > max_len) out.append("...");
+  if (i < text.size()) out.append("...");
   out.push_back('\'');
   return out;
 }

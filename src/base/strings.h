@@ -52,7 +52,9 @@ void StrAppend(std::string& out, const Args&... args) {
 std::string StrJoin(std::span<const std::string> items, std::string_view sep, bool quote = false);
 
 // 'text' with non-printable bytes escaped and long text shortened with "...",
-// for use inside error messages.
+// for use inside error messages. The result is valid UTF-8 whatever `text`
+// holds: bytes that are not part of well-formed UTF-8 are escaped as \xNN,
+// and shortening never splits a character.
 std::string Quote(std::string_view text, size_t max_len = 80);
 
 // Levenshtein distance between two ASCII strings.

@@ -50,7 +50,10 @@ Result<Duration> ParseDuration(std::string_view text) {
     }
     std::string number(s.substr(start, pos - start));
     size_t ustart = pos;
-    while (pos < s.size() && ((s[pos] >= 'a' && s[pos] <= 'z'))) ++pos;
+    // Letters of either case, so "5S" is reported as an unknown unit 'S'
+    // rather than as a number without a unit.
+    while (pos < s.size() && ((s[pos] >= 'a' && s[pos] <= 'z') || (s[pos] >= 'A' && s[pos] <= 'Z')))
+      ++pos;
     std::string_view unit = s.substr(ustart, pos - ustart);
     int64_t unit_us;
     if (unit == "us") {
@@ -198,8 +201,12 @@ Result<EventTime> ParseIso8601(std::string_view text) {
     ++pos;
     int oh, om = 0;
     if (!ParseFixedDigits(s, pos, 2, oh)) return bad("UTC offset must be +HH:MM");
-    if (pos < s.size() && s[pos] == ':') ++pos;
-    if (pos < s.size() && !ParseFixedDigits(s, pos, 2, om)) return bad("UTC offset must be +HH:MM");
+    // Minutes are optional ("+02"), but a colon must be followed by them.
+    bool colon = pos < s.size() && s[pos] == ':';
+    if (colon) ++pos;
+    if ((colon || pos < s.size()) && !ParseFixedDigits(s, pos, 2, om)) {
+      return bad("UTC offset must be +HH:MM");
+    }
     if (oh > 23 || om > 59) return bad("UTC offset out of range");
     offset_s = (oh * 3600 + om * 60) * (c == '+' ? 1 : -1);
   } else {
@@ -220,10 +227,19 @@ void AppendIso8601(std::string& out, EventTime t) {
     return;
   }
   int64_t us = t.micros();
-  int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-  int64_t frac = us - secs * 1000000;
-  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  int64_t sod = secs - days * 86400;
+  // Floor division written so that it cannot overflow next to INT64_MIN.
+  int64_t secs = us / 1000000;
+  int64_t frac = us % 1000000;
+  if (frac < 0) {
+    --secs;
+    frac += 1000000;
+  }
+  int64_t days = secs / 86400;
+  int64_t sod = secs % 86400;
+  if (sod < 0) {
+    --days;
+    sod += 86400;
+  }
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);

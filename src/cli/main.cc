@@ -65,17 +65,22 @@ exit status: 0 finished or stopped cleanly, 1 error, 2 bad usage
 )";
 
 constexpr std::string_view kReplayHelp =
-    R"(usage: eddy replay PIPELINE --input FILE --output FILE [--source NAME] [--quiet]
+    R"(usage: eddy replay PIPELINE --input FILE --output FILE [--source NAME] [--format jsonl|csv]
+                   [--quiet]
 
 Runs a recorded input through the same code path as `eddy run`, reading FILE in
-place of the source's configured path, and writes every accepted record, in
-input order, as one JSON line to --output (late and dead-letter records go to
-the pipeline's configured outputs). FILE and --output may be `-`.
+place of the source's configured path. For every accepted event, in input
+order, --output gets one row: when the source has per-event feature groups,
+the event's id, key, event time and every feature by name; otherwise the
+validated, event-timed record. Emitted window rows, late and dead-letter
+records go to the pipeline's configured outputs. FILE and --output may be `-`.
+Live runs (`eddy run`) produce the same rows for the same input.
 
 options:
   --input FILE     the recorded input (same format as the source)
-  --output FILE    where accepted records are written
+  --output FILE    where rows are written
   --source NAME    which source FILE feeds (needed when the pipeline has several)
+  --format F       jsonl (default) or csv, for feature rows
   --quiet          no progress lines
 
 exit status: 0 finished, 1 error, 2 bad usage
@@ -227,8 +232,8 @@ int CmdRun(int argc, char** argv) {
 int CmdReplay(int argc, char** argv) {
   Args args;
   std::string error;
-  if (!ParseArgs(argc, argv, 2, {"input", "output", "source", "progress-interval"}, {"quiet"}, args,
-                 error)) {
+  if (!ParseArgs(argc, argv, 2, {"input", "output", "source", "format", "progress-interval"},
+                 {"quiet"}, args, error)) {
     return Usage(error, kReplayHelp);
   }
   if (args.help) {
@@ -244,6 +249,11 @@ int CmdReplay(int argc, char** argv) {
   options.replay_input = Option(args, "input");
   options.replay_output = Option(args, "output");
   options.replay_source = Option(args, "source");
+  options.replay_format = Option(args, "format");
+  if (!options.replay_format.empty() && options.replay_format != "jsonl" &&
+      options.replay_format != "csv") {
+    return Usage("--format must be jsonl or csv", kReplayHelp);
+  }
   return RunEngine(args.positional[0], options);
 }
 

@@ -16,8 +16,99 @@ constexpr OptionSpec kPipelineOptions[] = {
      "name without extension."},
     {"sources", OptionType::kSectionList, true, "", "source",
      "The inputs of the pipeline. At least one."},
+    {"features", OptionType::kSectionList, false, "", "feature",
+     "Feature groups: per-event (as-of) window aggregations, emitted tumbling/hopping/session "
+     "windows, and keyed tables for enrichment. See docs/concepts/features.md."},
     {"outputs", OptionType::kSection, true, "", "outputs",
-     "Where accepted, late and dead-letter records go."},
+     "Where accepted, late and dead-letter records and feature rows go."},
+};
+
+constexpr OptionSpec kFeatureOptions[] = {
+    {"name", OptionType::kString, true, "", "",
+     "Unique name of the group (letters, digits, underscores)."},
+    {"source", OptionType::kString, true, "", "",
+     "The source whose accepted events feed the group."},
+    {"key", OptionType::kStringList, false, "", "",
+     "Field(s) the group is keyed by. Defaults to the source's key. Events with a null key "
+     "field do not feed the group (their features from it are null)."},
+    {"window", OptionType::kSection, false, "", "window",
+     "Makes this an emitted-window group (tumbling, hopping or session): one row per key and "
+     "window, written to `output`. Without it the group is per-event: every aggregation has "
+     "its own `window` and every event gets a row."},
+    {"aggregations", OptionType::kSectionList, false, "", "aggregation",
+     "The aggregations the group computes, in output order."},
+    {"join", OptionType::kSectionList, false, "", "join",
+     "Per-event groups: fields brought in from table groups, as of the event's time."},
+    {"derived", OptionType::kSectionList, false, "", "derived",
+     "Per-event groups: features computed by expressions over the event's fields and the "
+     "features before them in the row."},
+    {"table", OptionType::kSection, false, "", "table",
+     "Makes this a keyed table: the latest `fields` per key, versioned by event time, that "
+     "other groups join."},
+    {"output", OptionType::kOutput, false, "", "",
+     "Emitted-window groups: where rows go (one JSON object per key and window)."},
+};
+
+constexpr OptionSpec kAggregationOptions[] = {
+    {"name", OptionType::kString, true, "", "",
+     "The feature's name, unique among the source's features."},
+    {"fn", OptionType::kEnum, true, "",
+     "count|sum|mean|min|max|variance|stddev|count_distinct|quantile|last|top_k|decayed_sum",
+     "The aggregation. `count` counts events (or non-null values of `field`); `variance` and "
+     "`stddev` are sample statistics (null with fewer than 2 values); `count_distinct` is "
+     "exact; `quantile` is a DDSketch estimate within 1% relative error; `last` is the latest "
+     "non-null value; `top_k` lists the k most frequent values; `decayed_sum` weights each "
+     "value by 2^(-age/half_life). Null inputs are skipped."},
+    {"field", OptionType::kString, false, "", "",
+     "The input field. Required except for `count`. Numeric aggregations need an int, double, "
+     "bool or timestamp field (timestamps as epoch seconds)."},
+    {"window", OptionType::kDuration, false, "", "",
+     "Per-event groups: the window length w; the aggregation covers the key's events with "
+     "event time in [t - w, t]. Required there; not allowed in emitted-window groups."},
+    {"granularity", OptionType::kDuration, false, "0s", "",
+     "Per-event groups: aggregate in tiles of this size to bound memory for hot keys. The "
+     "window then starts at the tile boundary at or before t - w, and the tile holding t may "
+     "include events with a later time. `0s` is exact."},
+    {"q", OptionType::kNumber, false, "", "", "`quantile`: the quantile, in [0, 1] (e.g. 0.99)."},
+    {"k", OptionType::kInt, false, "", "", "`top_k`: how many values (at least 1)."},
+    {"half_life", OptionType::kDuration, false, "", "", "`decayed_sum`: the half-life."},
+};
+
+constexpr OptionSpec kJoinOptions[] = {
+    {"table", OptionType::kString, true, "", "", "The table group to read."},
+    {"on", OptionType::kStringList, false, "", "",
+     "The event's field(s) that give the table key, in the table key's order. Defaults to the "
+     "source's key."},
+    {"fields", OptionType::kStringList, false, "", "",
+     "Table fields to bring in. Defaults to every field the table keeps."},
+    {"prefix", OptionType::kString, false, "", "",
+     "Prepended to the joined fields' names in the feature row."},
+};
+
+constexpr OptionSpec kDerivedOptions[] = {
+    {"name", OptionType::kString, true, "", "", "The feature's name."},
+    {"expr", OptionType::kExpression, true, "", "",
+     "An expression over the event's fields and the features before it in the row, e.g. "
+     "`if(amount_std_7d > 0, (amount - amount_mean_7d) / amount_std_7d, null)`."},
+};
+
+constexpr OptionSpec kWindowOptions[] = {
+    {"type", OptionType::kEnum, true, "", "tumbling|hopping|session",
+     "`tumbling`: [start, start + size), epoch-aligned. `hopping`: windows of `size` every "
+     "`slide`. `session`: events closer than `gap` form one session."},
+    {"size", OptionType::kDuration, false, "", "", "`tumbling`, `hopping`: the window length."},
+    {"slide", OptionType::kDuration, false, "", "", "`hopping`: the distance between starts."},
+    {"gap", OptionType::kDuration, false, "", "", "`session`: the inactivity gap."},
+};
+
+constexpr OptionSpec kTableOptions[] = {
+    {"fields", OptionType::kStringList, true, "", "", "The fields kept per key."},
+};
+
+constexpr OptionSpec kOutputFileOptions[] = {
+    {"path", OptionType::kPath, true, "", "", "A file, `-` (standard output) or `stderr`."},
+    {"format", OptionType::kEnum, false, "jsonl", "jsonl|csv",
+     "`jsonl`: one JSON object per line. `csv`: a header row, then one row per record."},
 };
 
 constexpr OptionSpec kSourceOptions[] = {
@@ -97,12 +188,15 @@ constexpr OptionSpec kCsvOptions[] = {
 };
 
 constexpr OptionSpec kOutputsOptions[] = {
-    {"accepted", OptionType::kPath, false, "", "",
+    {"accepted", OptionType::kOutput, false, "", "",
      "Accepted records, one JSON object per line, normalised to the schema's types. Omit to "
      "not write them."},
-    {"late", OptionType::kPath, true, "", "",
+    {"features", OptionType::kOutput, false, "", "",
+     "Per-event feature rows: for every accepted event of a source with per-event groups, its "
+     "id, key, event time and every feature by name, in input order."},
+    {"late", OptionType::kOutput, true, "", "",
      "Late records, with the watermark they were late against and by how much."},
-    {"dead_letter", OptionType::kPath, true, "", "",
+    {"dead_letter", OptionType::kOutput, true, "", "",
      "Records that failed decoding or the schema, with the original bytes and the reason."},
 };
 
@@ -113,10 +207,19 @@ constexpr SectionSpec kSections[] = {
     {"field", "sources[].schema.fields[]", "One declared field.", kFieldOptions},
     {"watermark", "sources[].watermark", "Event time and lateness of a source.", kWatermarkOptions},
     {"csv", "sources[].csv", "CSV dialect.", kCsvOptions},
+    {"feature", "features[]", "A feature group.", kFeatureOptions},
+    {"aggregation", "features[].aggregations[]", "One aggregation of a feature group.",
+     kAggregationOptions},
+    {"join", "features[].join[]", "An enrichment join with a table group.", kJoinOptions},
+    {"derived", "features[].derived[]", "A feature computed by an expression.", kDerivedOptions},
+    {"window", "features[].window", "The window of an emitted-window group.", kWindowOptions},
+    {"table", "features[].table", "A keyed table group.", kTableOptions},
     {"outputs", "outputs",
      "Where records go. Each value is a path (relative to the pipeline file's directory), `-` "
-     "for standard output, or `stderr`. Files are truncated when a run starts.",
+     "for standard output, or `stderr`; or a map `{path: ..., format: jsonl|csv}`. Files are "
+     "truncated when a run starts.",
      kOutputsOptions},
+    {"output", "(any output as a map)", "An output with options.", kOutputFileOptions},
 };
 
 }  // namespace
@@ -151,6 +254,8 @@ std::string_view OptionTypeName(OptionType type) {
       return "section";
     case OptionType::kSectionList:
       return "list of sections";
+    case OptionType::kOutput:
+      return "path or {path, format}";
   }
   return "?";
 }

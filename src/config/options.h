@@ -29,6 +29,7 @@ enum class OptionType {
   kChar,         // a single character
   kSection,      // a nested map described by another SectionSpec
   kSectionList,  // a list of maps described by another SectionSpec
+  kOutput,       // a path, or {path, format} (section "output")
 };
 
 std::string_view OptionTypeName(OptionType type);

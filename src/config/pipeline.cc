@@ -127,7 +127,9 @@ class SectionReader {
     std::vector<std::string> known;
     for (const OptionSpec& o : spec_.options) known.emplace_back(o.key);
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // A copy (a Node is a handle): `it->first` lives in a temporary proxy
+      // that is gone after this statement, so a reference to it dangles.
+      const YAML::Node key = it->first;
       if (!key.IsScalar()) {
         diags_.Error(key, StrCat(context_, ": keys must be plain names"));
         continue;
@@ -239,13 +241,14 @@ class SectionReader {
     return *d;
   }
 
-  uint64_t Bytes(std::string_view key) {
+  // The byte size for `key`, or nullopt after reporting an error.
+  std::optional<uint64_t> Bytes(std::string_view key) {
     auto s = Scalar(key);
-    if (!s) return 0;
+    if (!s) return std::nullopt;
     auto b = ParseByteSize(*s);
     if (!b.ok()) {
       Bad(key, b.status().message());
-      return 0;
+      return std::nullopt;
     }
     return *b;
   }
@@ -292,9 +295,26 @@ class SectionReader {
       return "";
     }
     if (*s == "-" || *s == "stderr") return *s;
+    if (*s == "stdin" || *s == "stdout") return "-";  // readable aliases of "-"
     std::filesystem::path p(*s);
     if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
     return p.lexically_normal().string();
+  }
+
+  // An output: a path, or a map {path, format}.
+  OutputSpec Output(std::string_view key, const std::string& base_dir) {
+    OutputSpec out;
+    YAML::Node v = Get(key);
+    if (!v.IsDefined() || v.IsNull()) return out;
+    if (v.IsMap()) {
+      SectionReader o(v, Section("output"), diags_, StrCat(context_, ".", key));
+      out.path = o.Path("path", base_dir);
+      std::string fmt = o.Enum("format");
+      if (!fmt.empty()) out.format = fmt;
+      return out;
+    }
+    out.path = Path(key, base_dir);
+    return out;
   }
 
   // A string or a list of strings.
@@ -321,16 +341,19 @@ class SectionReader {
   }
 
   // A list whose items are sections; calls `fn(item, index)` for each.
+  // Returns true when `key` holds a list (even an empty one); false when it is
+  // absent or, after reporting an error, not a list.
   template <typename Fn>
-  void ForEachItem(std::string_view key, Fn fn) {
+  bool ForEachItem(std::string_view key, Fn fn) {
     YAML::Node v = Get(key);
-    if (!v.IsDefined() || v.IsNull()) return;
+    if (!v.IsDefined() || v.IsNull()) return false;
     if (!v.IsSequence()) {
       Bad(key, StrCat("expected a list, got ", NodeKind(v)));
-      return;
+      return false;
     }
     size_t i = 0;
     for (const auto& item : v) fn(item, i++);
+    return true;
   }
 
   void Bad(std::string_view key, std::string_view msg) {
@@ -355,13 +378,23 @@ bool IsIdentifier(std::string_view s) {
   return true;
 }
 
-FieldSpec ReadField(const YAML::Node& node, Diagnostics& diags, const std::string& ctx) {
-  FieldSpec f;
+struct ReadFieldResult {
+  FieldSpec field;
+  // False when the type is missing or misspelt (already reported): checks
+  // that depend on the type are skipped rather than reported against the
+  // default type.
+  bool type_known = false;
+};
+
+ReadFieldResult ReadField(const YAML::Node& node, Diagnostics& diags, const std::string& ctx) {
+  ReadFieldResult result;
+  FieldSpec& f = result.field;
   SectionReader r(node, Section("field"), diags, ctx);
   f.where = r.where();
-  if (!r.valid()) return f;
+  if (!r.valid()) return result;
   f.name = r.String("name");
   std::string type = r.Enum("type");
+  result.type_known = !type.empty();
   if (type == "string") f.type = FieldType::kString;
   if (type == "int") f.type = FieldType::kInt;
   if (type == "double") f.type = FieldType::kDouble;
@@ -371,13 +404,13 @@ FieldSpec ReadField(const YAML::Node& node, Diagnostics& diags, const std::strin
   std::string fmt = r.Enum("format");
   if (fmt == "epoch_seconds") f.timestamp_format = TimestampFormat::kEpochSeconds;
   if (fmt == "epoch_millis") f.timestamp_format = TimestampFormat::kEpochMillis;
-  if (r.Has("format") && f.type != FieldType::kTimestamp) {
+  if (result.type_known && r.Has("format") && f.type != FieldType::kTimestamp) {
     r.Bad("format", StrCat("only timestamp fields have a format; ", Quote(f.name), " is ", type));
   }
   f.min = r.Number("min");
   f.max = r.Number("max");
   bool numeric = f.type == FieldType::kInt || f.type == FieldType::kDouble;
-  if ((r.Has("min") || r.Has("max")) && !numeric) {
+  if (result.type_known && (r.Has("min") || r.Has("max")) && !numeric) {
     r.Bad(r.Has("min") ? "min" : "max",
           StrCat("min and max apply to int and double fields; ", Quote(f.name), " is ", type));
   }
@@ -385,7 +418,7 @@ FieldSpec ReadField(const YAML::Node& node, Diagnostics& diags, const std::strin
     r.Bad("min", StrCat("min ", *f.min, " is greater than max ", *f.max));
   }
   YAML::Node allowed = r.Get("allowed");
-  if (allowed.IsDefined() && !allowed.IsNull()) {
+  if (result.type_known && allowed.IsDefined() && !allowed.IsNull()) {
     if (f.type != FieldType::kString && f.type != FieldType::kInt) {
       r.Bad("allowed",
             StrCat("allowed values apply to string and int fields; ", Quote(f.name), " is ", type));
@@ -410,7 +443,7 @@ FieldSpec ReadField(const YAML::Node& node, Diagnostics& diags, const std::strin
       }
     }
   }
-  return f;
+  return result;
 }
 
 SourceSpec ReadSource(const YAML::Node& node, size_t index, Diagnostics& diags,
@@ -433,14 +466,17 @@ SourceSpec ReadSource(const YAML::Node& node, size_t index, Diagnostics& diags,
   if (s.path == "stderr") r.Bad("path", "a source cannot read from stderr");
 
   // Schema.
+  std::set<std::string> untyped;  // fields whose type is missing or misspelt
   YAML::Node schema = r.Get("schema");
   if (schema.IsDefined() && !schema.IsNull()) {
     SectionReader sr(schema, Section("schema"), diags, StrCat(ctx, ".schema"));
     if (sr.valid()) {
-      sr.ForEachItem("fields", [&](const YAML::Node& item, size_t i) {
-        s.fields.push_back(ReadField(item, diags, StrCat(ctx, ".schema.fields[", i, "]")));
+      bool is_list = sr.ForEachItem("fields", [&](const YAML::Node& item, size_t i) {
+        ReadFieldResult f = ReadField(item, diags, StrCat(ctx, ".schema.fields[", i, "]"));
+        if (!f.type_known) untyped.insert(f.field.name);
+        s.fields.push_back(std::move(f.field));
       });
-      if (sr.Has("fields") && s.fields.empty()) {
+      if (is_list && s.fields.empty()) {
         sr.Bad("fields", "a schema needs at least one field");
       }
       s.unknown_fields = sr.Enum("unknown_fields") == "reject" ? UnknownFieldPolicy::kReject
@@ -467,7 +503,8 @@ SourceSpec ReadSource(const YAML::Node& node, size_t index, Diagnostics& diags,
     int idx = s.FieldIndex(s.event_time_field);
     if (idx < 0) {
       unknown_field("event_time", s.event_time_field);
-    } else if (s.fields[idx].type != FieldType::kTimestamp) {
+    } else if (s.fields[idx].type != FieldType::kTimestamp &&
+               !untyped.contains(s.event_time_field)) {
       r.Bad("event_time", StrCat("field ", Quote(s.event_time_field), " is ",
                                  FieldTypeName(s.fields[idx].type), "; it must be a timestamp"));
     }
@@ -491,8 +528,9 @@ SourceSpec ReadSource(const YAML::Node& node, size_t index, Diagnostics& diags,
 
   s.filter = r.String("filter");
   s.filter_where = r.WhereOf("filter");
-  s.max_record_bytes = r.Bytes("max_record_bytes");
-  if (s.max_record_bytes == 0 && r.Has("max_record_bytes")) {
+  std::optional<uint64_t> max_record_bytes = r.Bytes("max_record_bytes");
+  s.max_record_bytes = max_record_bytes.value_or(0);
+  if (max_record_bytes && *max_record_bytes == 0) {
     r.Bad("max_record_bytes", "must be at least 1 byte");
   }
 
@@ -508,6 +546,186 @@ SourceSpec ReadSource(const YAML::Node& node, size_t index, Diagnostics& diags,
     cr.Bad("delimiter", "delimiter and quote must differ and must not be a newline");
   }
   return s;
+}
+
+AggKind ParseAggKind(const std::string& fn) {
+  static const std::pair<const char*, AggKind> kKinds[] = {
+      {"count", AggKind::kCount},       {"sum", AggKind::kSum},
+      {"mean", AggKind::kMean},         {"min", AggKind::kMin},
+      {"max", AggKind::kMax},           {"variance", AggKind::kVariance},
+      {"stddev", AggKind::kStddev},     {"count_distinct", AggKind::kCountDistinct},
+      {"quantile", AggKind::kQuantile}, {"last", AggKind::kLast},
+      {"top_k", AggKind::kTopK},        {"decayed_sum", AggKind::kDecayedSum}};
+  for (const auto& [name, kind] : kKinds) {
+    if (fn == name) return kind;
+  }
+  return AggKind::kCount;
+}
+
+FeatureGroupSpec ReadFeatureGroup(const YAML::Node& node, size_t index, Diagnostics& diags,
+                                  const std::string& base_dir) {
+  FeatureGroupSpec g;
+  std::string ctx = StrCat("features[", index, "]");
+  if (node.IsMap() && node["name"].IsDefined() && node["name"].IsScalar()) {
+    ctx = StrCat("feature group ", Quote(node["name"].Scalar()));
+  }
+  SectionReader r(node, Section("feature"), diags, ctx);
+  g.where = r.where().ToString();
+  if (!r.valid()) return g;
+  g.name = r.String("name");
+  if (r.Has("name") && !IsIdentifier(g.name)) {
+    r.Bad("name", StrCat(Quote(g.name), " is not a valid name (letters, digits, underscores)"));
+  }
+  g.source = r.String("source");
+  g.key = r.StringList("key");
+
+  YAML::Node window = r.Get("window");
+  if (window.IsDefined() && !window.IsNull()) {
+    SectionReader w(window, Section("window"), diags, StrCat(ctx, ".window"));
+    if (w.valid()) {
+      std::string type = w.Enum("type");
+      g.window.size = w.GetDuration("size");
+      g.window.slide = w.GetDuration("slide");
+      g.window.gap = w.GetDuration("gap");
+      auto need = [&](std::string_view key, bool needed) {
+        if (needed && !w.Has(key)) {
+          w.Bad(key, StrCat("a ", type, " window needs `", key, "`"));
+        } else if (!needed && w.Has(key)) {
+          w.Bad(key, StrCat("a ", type, " window has no `", key, "`"));
+        }
+      };
+      if (type == "tumbling") {
+        g.window.kind = WindowKind::kTumbling;
+        need("size", true), need("slide", false), need("gap", false);
+      } else if (type == "hopping") {
+        g.window.kind = WindowKind::kHopping;
+        need("size", true), need("slide", true), need("gap", false);
+      } else if (type == "session") {
+        g.window.kind = WindowKind::kSession;
+        need("size", false), need("slide", false), need("gap", true);
+      }
+    }
+  }
+  const bool emitted = g.window.kind != WindowKind::kAsOf;
+
+  YAML::Node table = r.Get("table");
+  if (table.IsDefined() && !table.IsNull()) {
+    g.table = true;
+    SectionReader t(table, Section("table"), diags, StrCat(ctx, ".table"));
+    if (t.valid()) g.table_fields = t.StringList("fields");
+    for (std::string_view other : {"window", "aggregations", "join", "derived", "output"}) {
+      if (r.Has(other)) r.Bad(other, "a table group keeps fields; it has no " + std::string(other));
+    }
+  }
+
+  r.ForEachItem("aggregations", [&](const YAML::Node& item, size_t i) {
+    AggregationSpec a;
+    std::string actx = StrCat(ctx, ".aggregations[", i, "]");
+    if (item.IsMap() && item["name"].IsDefined() && item["name"].IsScalar()) {
+      actx = StrCat(ctx, ", aggregation ", Quote(item["name"].Scalar()));
+    }
+    SectionReader ar(item, Section("aggregation"), diags, actx);
+    a.where = ar.where().ToString();
+    if (!ar.valid()) return;
+    a.name = ar.String("name");
+    if (ar.Has("name") && !IsIdentifier(a.name)) {
+      ar.Bad("name", StrCat(Quote(a.name), " is not a valid name (letters, digits, underscores)"));
+    }
+    std::string fn = ar.Enum("fn");
+    a.kind = ParseAggKind(fn);
+    a.field = ar.String("field");
+    if (!fn.empty() && a.kind != AggKind::kCount && a.field.empty()) {
+      ar.Bad("fn", StrCat(fn, " needs a `field`"));
+    }
+    a.window = ar.GetDuration("window");
+    a.granularity = ar.GetDuration("granularity");
+    if (!emitted && !g.table && !ar.Has("window")) {
+      ar.Bad("window", "a per-event aggregation needs a `window` (e.g. window: 1h)");
+    } else if (emitted && ar.Has("window")) {
+      ar.Bad("window", "aggregations of a windowed group use the group's window; remove it");
+    }
+    if (!ar.Has("window") && a.window == Duration::Zero() && ar.Has("granularity")) {
+      ar.Bad("granularity", "granularity needs a window");
+    }
+    if (ar.Has("granularity") && a.granularity > a.window && a.window > Duration::Zero()) {
+      ar.Bad("granularity", "granularity must not be longer than the window");
+    }
+    if (a.kind == AggKind::kQuantile) {
+      auto q = ar.Number("q");
+      if (!ar.Has("q")) {
+        ar.Bad("fn", "quantile needs `q` (e.g. q: 0.99)");
+      } else if (q && (*q < 0 || *q > 1)) {
+        ar.Bad("q", StrCat("q must be within [0, 1], got ", *q));
+      } else if (q) {
+        a.quantile = *q;
+      }
+    } else if (ar.Has("q")) {
+      ar.Bad("q", "only quantile takes `q`");
+    }
+    if (a.kind == AggKind::kTopK) {
+      int64_t k = ar.Int("k");
+      if (!ar.Has("k")) {
+        ar.Bad("fn", "top_k needs `k` (e.g. k: 3)");
+      } else if (k < 1 || k > 1000) {
+        ar.Bad("k", StrCat("k must be between 1 and 1000, got ", k));
+      } else {
+        a.k = static_cast<int>(k);
+      }
+    } else if (ar.Has("k")) {
+      ar.Bad("k", "only top_k takes `k`");
+    }
+    if (a.kind == AggKind::kDecayedSum) {
+      a.half_life = ar.GetDuration("half_life");
+      if (!ar.Has("half_life")) {
+        ar.Bad("fn", "decayed_sum needs `half_life` (e.g. half_life: 1h)");
+      } else if (a.half_life == Duration::Zero()) {
+        ar.Bad("half_life", "half_life must be positive");
+      }
+    } else if (ar.Has("half_life")) {
+      ar.Bad("half_life", "only decayed_sum takes `half_life`");
+    }
+    g.aggregations.push_back(std::move(a));
+  });
+  r.ForEachItem("join", [&](const YAML::Node& item, size_t i) {
+    JoinSpec j;
+    SectionReader jr(item, Section("join"), diags, StrCat(ctx, ".join[", i, "]"));
+    j.where = jr.where().ToString();
+    if (!jr.valid()) return;
+    j.table = jr.String("table");
+    j.on = jr.StringList("on");
+    j.fields = jr.StringList("fields");
+    j.prefix = jr.String("prefix");
+    g.joins.push_back(std::move(j));
+  });
+  r.ForEachItem("derived", [&](const YAML::Node& item, size_t i) {
+    DerivedSpec d;
+    std::string dctx = StrCat(ctx, ".derived[", i, "]");
+    SectionReader dr(item, Section("derived"), diags, dctx);
+    d.where = dr.WhereOf("expr").ToString();
+    if (!dr.valid()) return;
+    d.name = dr.String("name");
+    if (dr.Has("name") && !IsIdentifier(d.name)) {
+      dr.Bad("name", StrCat(Quote(d.name), " is not a valid name (letters, digits, underscores)"));
+    }
+    d.expr = dr.String("expr");
+    g.derived.push_back(std::move(d));
+  });
+  if (emitted && (r.Has("join") || r.Has("derived"))) {
+    r.Bad(r.Has("join") ? "join" : "derived",
+          "joins and derived features belong to per-event groups (without `window`)");
+  }
+  if (!g.table && g.aggregations.empty() && g.joins.empty() && g.derived.empty()) {
+    diags.Error(r.where(), StrCat(ctx,
+                                  ": a feature group needs aggregations, joins, derived "
+                                  "features, or `table`"));
+  }
+  OutputSpec out = r.Output("output", base_dir);
+  g.output = out.path;
+  g.output_format = out.format;
+  if (r.Has("output") && !emitted) {
+    r.Bad("output", "per-event groups write to outputs.features; `output` is for windowed groups");
+  }
+  return g;
 }
 
 }  // namespace
@@ -528,7 +746,8 @@ Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_
   spec.base_dir = std::string(base_dir);
   try {
     if (!root.IsDefined() || root.IsNull()) {
-      return Status::InvalidArgument(StrCat(file_name, ": the pipeline file is empty"));
+      // Reported at 1:1 so that every error has the same file:line:column form.
+      return Status::InvalidArgument(StrCat(file_name, ":1:1: the pipeline file is empty"));
     }
     SectionReader top(root, Section("pipeline"), diags, "pipeline");
     if (top.valid()) {
@@ -540,10 +759,10 @@ Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_
       spec.name = top.String("name");
       if (spec.name.empty())
         spec.name = std::filesystem::path(std::string(file_name)).stem().string();
-      top.ForEachItem("sources", [&](const YAML::Node& item, size_t i) {
+      bool is_list = top.ForEachItem("sources", [&](const YAML::Node& item, size_t i) {
         spec.sources.push_back(ReadSource(item, i, diags, spec.base_dir));
       });
-      if (top.Has("sources") && spec.sources.empty()) {
+      if (is_list && spec.sources.empty()) {
         top.Bad("sources", "a pipeline needs at least one source");
       }
       std::set<std::string> names;
@@ -552,13 +771,24 @@ Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_
           diags.Error(s.where, StrCat("source name ", Quote(s.name), " is used twice"));
         }
       }
+      top.ForEachItem("features", [&](const YAML::Node& item, size_t i) {
+        spec.features.push_back(ReadFeatureGroup(item, i, diags, spec.base_dir));
+      });
+      std::set<std::string> group_names;
+      for (const FeatureGroupSpec& g : spec.features) {
+        if (!g.name.empty() && !group_names.insert(g.name).second) {
+          diags.Error(ConfigLocation{diags.file(), 0, 0},
+                      StrCat(g.where, ": feature group name ", Quote(g.name), " is used twice"));
+        }
+      }
       YAML::Node outputs = top.Get("outputs");
       if (outputs.IsDefined() && !outputs.IsNull()) {
         SectionReader o(outputs, Section("outputs"), diags, "outputs");
         if (o.valid()) {
-          spec.outputs.accepted.path = o.Path("accepted", spec.base_dir);
-          spec.outputs.late.path = o.Path("late", spec.base_dir);
-          spec.outputs.dead_letter.path = o.Path("dead_letter", spec.base_dir);
+          spec.outputs.accepted = o.Output("accepted", spec.base_dir);
+          spec.outputs.features = o.Output("features", spec.base_dir);
+          spec.outputs.late = o.Output("late", spec.base_dir);
+          spec.outputs.dead_letter = o.Output("dead_letter", spec.base_dir);
         }
       }
     }

@@ -21,6 +21,7 @@
 
 #include "base/time.h"
 #include "base/value.h"
+#include "config/feature_spec.h"
 #include "eddy/status.h"
 
 namespace eddy {
@@ -86,12 +87,14 @@ struct SourceSpec {
 
 // Where one output goes: a file path, "-" (stdout) or "stderr".
 struct OutputSpec {
-  std::string path;  // empty = not written
+  std::string path;              // empty = not written
+  std::string format = "jsonl";  // or "csv"
   bool enabled() const { return !path.empty(); }
 };
 
 struct OutputsSpec {
   OutputSpec accepted;
+  OutputSpec features;
   OutputSpec late;
   OutputSpec dead_letter;
 };
@@ -102,6 +105,7 @@ struct PipelineSpec {
   std::string file;      // the pipeline file as given
   std::string base_dir;  // its directory; relative paths resolve here
   std::vector<SourceSpec> sources;
+  std::vector<FeatureGroupSpec> features;
   OutputsSpec outputs;
 
   const SourceSpec* FindSource(std::string_view name) const;

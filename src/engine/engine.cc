@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/strings.h"
 #include "config/pipeline.h"
@@ -18,6 +19,7 @@
 #include "engine/progress.h"
 #include "engine/record_json.h"
 #include "engine/source_pipeline.h"
+#include "features/feature_engine.h"
 #include "ingest/source.h"
 
 namespace eddy {
@@ -60,10 +62,29 @@ Status ApplyReplay(PipelineSpec& spec, const EngineOptions& options) {
                      ? "-"
                      : std::filesystem::absolute(options.replay_input).lexically_normal().string();
   if (!options.replay_output.empty()) {
-    spec.outputs.accepted.path =
-        options.replay_output == "-"
-            ? "-"
-            : std::filesystem::absolute(options.replay_output).lexically_normal().string();
+    OutputSpec out;
+    out.path = options.replay_output == "-"
+                   ? "-"
+                   : std::filesystem::absolute(options.replay_output).lexically_normal().string();
+    out.format = options.replay_format.empty() ? "jsonl" : options.replay_format;
+    // With per-event feature groups on the source, replay writes their rows;
+    // otherwise the validated, event-timed records.
+    bool has_features = false;
+    for (const FeatureGroupSpec& g : spec.features) {
+      if (g.source == target->name && !g.table && g.window.kind == WindowKind::kAsOf) {
+        has_features = true;
+      }
+    }
+    if (has_features) {
+      spec.outputs.features = out;
+    } else {
+      if (out.format != "jsonl") {
+        return Status::InvalidArgument(
+            "--format csv applies to feature rows; this source has no "
+            "per-event feature groups");
+      }
+      spec.outputs.accepted = out;
+    }
   }
   return Status::OK();
 }
@@ -87,6 +108,12 @@ Status CheckOutputs(const PipelineSpec& spec) {
     return Status::OK();
   };
   EDDY_RETURN_IF_ERROR(check(spec.outputs.accepted, "accepted"));
+  EDDY_RETURN_IF_ERROR(check(spec.outputs.features, "features"));
+  for (const FeatureGroupSpec& g : spec.features) {
+    OutputSpec o;
+    o.path = g.output;
+    EDDY_RETURN_IF_ERROR(check(o, StrCat("(feature group ", g.name, ")")));
+  }
   EDDY_RETURN_IF_ERROR(check(spec.outputs.late, "late"));
   EDDY_RETURN_IF_ERROR(check(spec.outputs.dead_letter, "dead_letter"));
   return Status::OK();
@@ -94,7 +121,13 @@ Status CheckOutputs(const PipelineSpec& spec) {
 
 }  // namespace
 
-class Engine::Impl final : public RecordHandler {
+// An output file and its format.
+struct Output {
+  std::unique_ptr<LineWriter> writer;
+  bool csv = false;
+};
+
+class Engine::Impl final : public RecordHandler, public WindowSink {
  public:
   Impl(PipelineSpec spec, const EngineOptions& options)
       : spec_(std::move(spec)),
@@ -107,8 +140,19 @@ class Engine::Impl final : public RecordHandler {
       EDDY_ASSIGN_OR_RETURN(auto pipeline, SourcePipeline::Create(s));
       SourceRun run;
       run.pipeline = std::move(pipeline);
+      run.index = sources_.size();
       sources_.push_back(std::move(run));
     }
+    std::vector<const Schema*> schemas;
+    for (const SourceRun& r : sources_) schemas.push_back(&r.pipeline->schema());
+    EDDY_ASSIGN_OR_RETURN(features_, FeatureEngine::Create(spec_, schemas));
+    // Sources feeding tables are polled first in every round, so that with
+    // recorded inputs the table rows are known before the events that join
+    // them (each round reads one batch per source).
+    std::stable_sort(sources_.begin(), sources_.end(), [&](const SourceRun& a, const SourceRun& b) {
+      return FeedsTable(a.index) && !FeedsTable(b.index);
+    });
+    feature_values_.resize(sources_.size());
     return Status::OK();
   }
 
@@ -130,6 +174,21 @@ class Engine::Impl final : public RecordHandler {
       if (!s.filter.empty()) StrAppend(out, "\n    filter: ", s.filter);
       out += "\n";
     }
+    for (const FeatureGroupSpec& g : spec_.features) {
+      StrAppend(out, "  feature group ", g.name, " on ", g.source, ": ");
+      if (g.table) {
+        StrAppend(out, "table of ", StrJoin(g.table_fields, ", "));
+      } else if (g.window.kind == WindowKind::kAsOf) {
+        StrAppend(out, g.aggregations.size(), " per-event aggregation(s)");
+        if (!g.joins.empty()) StrAppend(out, ", ", g.joins.size(), " join(s)");
+        if (!g.derived.empty()) StrAppend(out, ", ", g.derived.size(), " derived");
+      } else {
+        StrAppend(out, WindowKindName(g.window.kind), " windows, ", g.aggregations.size(),
+                  " aggregation(s)");
+        if (!g.output.empty()) StrAppend(out, " -> ", DisplayPath(g.output));
+      }
+      out += "\n";
+    }
     StrAppend(out, "  outputs: ");
     bool first = true;
     for (const auto& [what, where] : OutputList()) {
@@ -147,12 +206,54 @@ class Engine::Impl final : public RecordHandler {
       EDDY_RETURN_IF_ERROR(r.source->Open());
       r.pipeline->Attach(r.source->num_partitions(), now);
     }
-    if (spec_.outputs.accepted.enabled()) {
-      EDDY_ASSIGN_OR_RETURN(accepted_, LineWriter::Open(spec_.outputs.accepted.path));
+    EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.accepted, "accepted", accepted_));
+    EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.late, "late", late_));
+    EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.dead_letter, "dead_letter", dead_));
+    EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.features, "features", features_out_));
+    if (features_out_.writer && features_out_.csv) {
+      // One header; CSV feature rows need a single source with features.
+      size_t with_features = 0;
+      for (const SourceRun& r : sources_) {
+        if (!features_->has_event_features(r.index)) continue;
+        if (with_features++ == 0) {
+          line_.clear();
+          AppendFeatureRowCsvHeader(line_, *r.pipeline, features_->feature_names(r.index));
+          features_out_.writer->WriteLine(line_);
+        }
+      }
+      if (with_features > 1) {
+        return Status::InvalidArgument(
+            "outputs.features: CSV needs one row shape, but several sources have per-event "
+            "features; use jsonl");
+      }
     }
-    EDDY_ASSIGN_OR_RETURN(late_, LineWriter::Open(spec_.outputs.late.path));
-    EDDY_ASSIGN_OR_RETURN(dead_, LineWriter::Open(spec_.outputs.dead_letter.path));
+    window_out_.resize(features_->window_groups().size());
+    for (size_t i = 0; i < window_out_.size(); ++i) {
+      const FeatureGroupSpec& g = features_->window_spec(i);
+      OutputSpec o;
+      o.path = g.output;
+      o.format = g.output_format;
+      EDDY_RETURN_IF_ERROR(OpenOutput(o, StrCat("feature group ", g.name), window_out_[i]));
+      if (window_out_[i].writer && window_out_[i].csv) {
+        line_.clear();
+        AppendWindowRowCsvHeader(line_, features_->window_groups()[i]->feature_names());
+        window_out_[i].writer->WriteLine(line_);
+      }
+    }
     UpdateSnapshot(now);
+    return Status::OK();
+  }
+
+  Status OpenOutput(const OutputSpec& spec, std::string_view what, Output& out) {
+    if (!spec.enabled()) return Status::OK();
+    auto w = LineWriter::Open(spec.path);
+    if (!w.ok()) return w.status().WithContext(StrCat("outputs.", what));
+    out.writer = std::move(w).value();
+    out.csv = spec.format == "csv";
+    if (out.csv && (&out == &accepted_ || &out == &late_ || &out == &dead_)) {
+      return Status::InvalidArgument(
+          StrCat("outputs.", what, ": only feature rows can be written as CSV"));
+    }
     return Status::OK();
   }
 
@@ -180,7 +281,7 @@ class Engine::Impl final : public RecordHandler {
         now = clock_.Now();
         for (const RawRecord& rec : r.batch.records) r.pipeline->Process(rec, now, *this);
         r.pipeline->counters().bytes += r.batch.bytes_read;
-        for (Partition p : r.batch.ended) r.pipeline->EndPartition(p);
+        for (Partition p : r.batch.ended) r.pipeline->EndPartition(p, *this);
         any_data |= !r.batch.records.empty() || !r.batch.ended.empty();
         if (r.source->AtEnd()) r.done = true;
       }
@@ -189,7 +290,7 @@ class Engine::Impl final : public RecordHandler {
       if (!result.ok()) break;
       if (!any_data) {
         for (SourceRun& r : sources_) {
-          if (!r.done) r.pipeline->Tick(now);
+          if (!r.done) r.pipeline->Tick(now, *this);
         }
       }
       idle_round = !any_data;
@@ -199,8 +300,7 @@ class Engine::Impl final : public RecordHandler {
         progress.MaybeReport(now, SnapshotCopy());
       }
     }
-    for (auto* w : {accepted_.get(), late_.get(), dead_.get()}) {
-      if (w == nullptr) continue;
+    for (LineWriter* w : Writers()) {
       Status s = w->Close();
       if (result.ok()) result = s;
     }
@@ -219,17 +319,53 @@ class Engine::Impl final : public RecordHandler {
   // ---- RecordHandler ----
   void OnAccepted(const SourcePipeline& source, const RawRecord& rec, const Row& row,
                   EventTime t) override {
-    if (accepted_ == nullptr) return;
-    line_.clear();
-    AppendAcceptedJson(line_, source, rec, row, t);
-    accepted_->WriteLine(line_);
+    if (accepted_.writer != nullptr) {
+      line_.clear();
+      AppendAcceptedJson(line_, source, rec, row, t);
+      accepted_.writer->WriteLine(line_);
+    }
+    const size_t s = IndexOf(source);
+    std::vector<FeatureValue>& values = feature_values_[s];
+    features_->OnEvent(s, t, row, values, *this);
+    if (features_out_.writer != nullptr && features_->has_event_features(s)) {
+      line_.clear();
+      if (features_out_.csv) {
+        AppendFeatureRowCsv(line_, source, row, t, values);
+      } else {
+        AppendFeatureRowJson(line_, source, row, t, features_->feature_names(s), values);
+      }
+      features_out_.writer->WriteLine(line_);
+    }
   }
 
   void OnLate(const SourcePipeline& source, const RawRecord& rec, const Row& row, EventTime t,
               const WatermarkTracker::Admission& a) override {
     line_.clear();
     AppendLateJson(line_, source, rec, row, t, a);
-    late_->WriteLine(line_);
+    late_.writer->WriteLine(line_);
+  }
+
+  void OnWatermark(const SourcePipeline& source, Watermark wm) override {
+    features_->OnWatermark(IndexOf(source), wm, *this);
+  }
+
+  // ---- WindowSink ----
+  void OnWindowRow(const WindowRow& row) override {
+    ++window_rows_;
+    if (row.emission > 0) ++window_updates_;
+    for (size_t i = 0; i < window_out_.size(); ++i) {
+      if (features_->window_groups()[i]->name() != row.group) continue;
+      Output& out = window_out_[i];
+      if (out.writer == nullptr) return;
+      window_line_.clear();
+      if (out.csv) {
+        AppendWindowRowCsv(window_line_, row);
+      } else {
+        AppendWindowRowJson(window_line_, row);
+      }
+      out.writer->WriteLine(window_line_);
+      return;
+    }
   }
 
   void OnDeadLetter(const SourcePipeline& source, const RawRecord& rec,
@@ -240,7 +376,7 @@ class Engine::Impl final : public RecordHandler {
                                ? run->source->Location(rec.partition, rec.offset)
                                : "";
     AppendDeadLetterJson(line_, source, rec, err, location);
-    dead_->WriteLine(line_);
+    dead_.writer->WriteLine(line_);
   }
 
  private:
@@ -248,8 +384,35 @@ class Engine::Impl final : public RecordHandler {
     std::unique_ptr<SourcePipeline> pipeline;
     std::unique_ptr<Source> source;
     PollBatch batch;
+    size_t index = 0;
     bool done = false;
   };
+
+  bool FeedsTable(size_t source) const {
+    for (const FeatureGroupSpec& g : spec_.features) {
+      if (g.table && g.source == spec_.sources[source].name) return true;
+    }
+    return false;
+  }
+
+  size_t IndexOf(const SourcePipeline& p) const {
+    for (const SourceRun& r : sources_) {
+      if (r.pipeline.get() == &p) return r.index;
+    }
+    EDDY_CHECK(false) << "unknown source pipeline";
+    return 0;
+  }
+
+  std::vector<LineWriter*> Writers() const {
+    std::vector<LineWriter*> out;
+    for (const Output* o : {&accepted_, &late_, &dead_, &features_out_}) {
+      if (o->writer) out.push_back(o->writer.get());
+    }
+    for (const Output& o : window_out_) {
+      if (o.writer) out.push_back(o.writer.get());
+    }
+    return out;
+  }
 
   const SourceRun* FindRun(const SourcePipeline& p) const {
     for (const SourceRun& r : sources_) {
@@ -259,8 +422,8 @@ class Engine::Impl final : public RecordHandler {
   }
 
   Status OutputStatus() const {
-    for (auto* w : {accepted_.get(), late_.get(), dead_.get()}) {
-      if (w != nullptr && !w->status().ok()) return w->status();
+    for (LineWriter* w : Writers()) {
+      if (!w->status().ok()) return w->status();
     }
     return Status::OK();
   }
@@ -269,6 +432,12 @@ class Engine::Impl final : public RecordHandler {
     std::vector<std::pair<std::string, std::string>> out;
     if (spec_.outputs.accepted.enabled()) {
       out.emplace_back("accepted", DisplayPath(spec_.outputs.accepted.path));
+    }
+    if (spec_.outputs.features.enabled()) {
+      out.emplace_back("features", DisplayPath(spec_.outputs.features.path));
+    }
+    for (const FeatureGroupSpec& g : spec_.features) {
+      if (!g.output.empty()) out.emplace_back(g.name, DisplayPath(g.output));
     }
     out.emplace_back("late", DisplayPath(spec_.outputs.late.path));
     out.emplace_back("dead-letter", DisplayPath(spec_.outputs.dead_letter.path));
@@ -302,6 +471,20 @@ class Engine::Impl final : public RecordHandler {
                 [](const auto& a, const auto& b) { return a.second > b.second; });
       s.sources.push_back(std::move(src));
     }
+    if (features_ != nullptr) {
+      for (const auto& g : features_->asof_groups()) {
+        AsOfGroup::Stats st = g->stats();
+        s.groups.push_back({g->name(), "per-event", st.keys, st.entries, st.peak_keys,
+                            st.peak_entries, st.out_of_order, st.nulls_skipped});
+      }
+      for (const auto& g : features_->window_groups()) {
+        FeatureGroupSummary gs{g->name(), "windows", 0, g->open_windows(), 0,
+                               0,         0,         0, g->updates()};
+        gs.rows = g->rows();
+        s.groups.push_back(gs);
+      }
+      s.window_rows = window_rows_;
+    }
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     snapshot_ = std::move(s);
   }
@@ -310,7 +493,12 @@ class Engine::Impl final : public RecordHandler {
   EngineOptions options_;
   Clock& clock_;
   std::vector<SourceRun> sources_;
-  std::unique_ptr<LineWriter> accepted_, late_, dead_;
+  Output accepted_, late_, dead_, features_out_;
+  std::vector<Output> window_out_;  // per window group
+  std::unique_ptr<FeatureEngine> features_;
+  std::vector<std::vector<FeatureValue>> feature_values_;  // per source, reused
+  uint64_t window_rows_ = 0, window_updates_ = 0;
+  std::string window_line_;
   std::atomic<bool> stop_{false};
   bool stopped_ = false;
   ProcessingTime start_;
@@ -393,6 +581,22 @@ std::string Engine::FormatSummary(const RunSummary& s) {
     }
     out += "\n";
   }
+  for (const FeatureGroupSummary& g : s.groups) {
+    if (g.kind == "per-event") {
+      StrAppend(out, "  feature group ", g.name, ": peak ", FormatCount(g.peak_keys), " keys, ",
+                FormatCount(g.peak_entries), " buffered events");
+      if (g.out_of_order > 0) StrAppend(out, ", ", FormatCount(g.out_of_order), " out of order");
+      if (g.nulls_skipped > 0)
+        StrAppend(out, ", ", FormatCount(g.nulls_skipped), " null inputs skipped");
+    } else {
+      StrAppend(out, "  feature group ", g.name, ": ", FormatCount(g.rows), " window rows (",
+                FormatCount(g.updates), " updates)");
+      if (g.entries > 0) StrAppend(out, ", ", FormatCount(g.entries), " windows still open");
+    }
+    out += "\n";
+  }
+  if (s.window_rows > 0)
+    StrAppend(out, "  window rows emitted: ", FormatCount(s.window_rows), "\n");
   out += "  outputs:";
   for (const auto& [what, where] : s.outputs) StrAppend(out, " ", what, " -> ", where, ";");
   if (!s.outputs.empty()) out.pop_back();

@@ -1,6 +1,7 @@
 #include "engine/source_pipeline.h"
 
 #include "base/strings.h"
+#include "features/expr_binding.h"
 
 namespace eddy {
 
@@ -15,29 +16,7 @@ void SourceCounters::CountError(std::string_view code) {
 }
 
 std::vector<ExprVariable> SourcePipeline::FieldVariables(const SourceSpec& spec) {
-  std::vector<ExprVariable> vars;
-  for (const FieldSpec& f : spec.fields) {
-    ExprType t = ExprType::kString;
-    switch (f.type) {
-      case FieldType::kString:
-        t = ExprType::kString;
-        break;
-      case FieldType::kInt:
-        t = ExprType::kInt;
-        break;
-      case FieldType::kDouble:
-        t = ExprType::kDouble;
-        break;
-      case FieldType::kBool:
-        t = ExprType::kBool;
-        break;
-      case FieldType::kTimestamp:
-        t = ExprType::kDouble;
-        break;
-    }
-    vars.push_back({f.name, t});
-  }
-  return vars;
+  return eddy::FieldVariables(spec);
 }
 
 Result<std::unique_ptr<SourcePipeline>> SourcePipeline::Create(const SourceSpec& spec) {
@@ -75,28 +54,7 @@ void SourcePipeline::Attach(int num_partitions, ProcessingTime now) {
 
 bool SourcePipeline::PassesFilter(const Row& row) {
   for (int idx : filter_->referenced_variables()) {
-    const Value& v = row[static_cast<size_t>(idx)];
-    ExprValue& out = filter_values_[static_cast<size_t>(idx)];
-    switch (v.kind()) {
-      case Value::Kind::kNull:
-        out = ExprValue::Null();
-        break;
-      case Value::Kind::kBool:
-        out = ExprValue::Bool(v.bool_value());
-        break;
-      case Value::Kind::kInt:
-        out = ExprValue::Int(v.int_value());
-        break;
-      case Value::Kind::kDouble:
-        out = ExprValue::Double(v.double_value());
-        break;
-      case Value::Kind::kTimestamp:
-        out = ExprValue::Double(v.AsDouble());
-        break;
-      case Value::Kind::kString:
-        out = ExprValue::String(row.GetString(static_cast<size_t>(idx)));
-        break;
-    }
+    filter_values_[static_cast<size_t>(idx)] = FieldToExpr(row, static_cast<size_t>(idx));
   }
   return filter_->Evaluate(filter_values_).IsTrue();
 }
@@ -104,23 +62,25 @@ bool SourcePipeline::PassesFilter(const Row& row) {
 void SourcePipeline::Process(const RawRecord& rec, ProcessingTime now, RecordHandler& handler) {
   ++counters_.records;
   Decoder& decoder = *decoders_[static_cast<size_t>(rec.partition.value())];
+  if (rec.is_header) ++counters_.headers;
+  if (rec.truncated) {
+    err_.Set("too_large", "",
+             StrCat(rec.is_header ? "header" : "record", " is ", rec.size,
+                    " bytes, more than max_record_bytes (", spec_.max_record_bytes,
+                    "); the dead letter holds its first ", rec.bytes.size(), " bytes"));
+    // A cut header is no header: the partition's rows say why they fail.
+    if (rec.is_header) decoder.RejectHeader(err_);
+    ++counters_.dead_letter;
+    counters_.CountError(err_.code);
+    handler.OnDeadLetter(*this, rec, err_);
+    return;
+  }
   if (rec.is_header) {
-    ++counters_.headers;
     if (!decoder.ReadHeader(rec.bytes, err_)) {
       ++counters_.dead_letter;
       counters_.CountError(err_.code);
       handler.OnDeadLetter(*this, rec, err_);
     }
-    return;
-  }
-  if (rec.truncated) {
-    err_.Set("too_large", "",
-             StrCat("record is ", rec.size, " bytes, more than max_record_bytes (",
-                    spec_.max_record_bytes, "); the dead letter holds its first ", rec.bytes.size(),
-                    " bytes"));
-    ++counters_.dead_letter;
-    counters_.CountError(err_.code);
-    handler.OnDeadLetter(*this, rec, err_);
     return;
   }
   if (Trim(rec.bytes).empty()) {
@@ -142,10 +102,31 @@ void SourcePipeline::Process(const RawRecord& rec, ProcessingTime now, RecordHan
   }
   if (filter_ && !PassesFilter(row_)) {
     ++counters_.filtered;
-    return;
+  } else {
+    ++counters_.accepted;
+    handler.OnAccepted(*this, rec, row_, t);
   }
-  ++counters_.accepted;
-  handler.OnAccepted(*this, rec, row_, t);
+  // The record may have moved the watermark; report it after the record, so
+  // windows it closes never depend on where a poll batch happened to end.
+  ReportWatermark(handler);
+}
+
+void SourcePipeline::ReportWatermark(RecordHandler& handler) {
+  Watermark wm = tracker_->current();
+  if (wm > reported_) {
+    reported_ = wm;
+    handler.OnWatermark(*this, wm);
+  }
+}
+
+void SourcePipeline::EndPartition(Partition p, RecordHandler& handler) {
+  tracker_->EndPartition(p);
+  ReportWatermark(handler);
+}
+
+void SourcePipeline::Tick(ProcessingTime now, RecordHandler& handler) {
+  tracker_->Tick(now);
+  ReportWatermark(handler);
 }
 
 }  // namespace eddy

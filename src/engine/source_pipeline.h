@@ -45,6 +45,9 @@ class RecordHandler {
                       EventTime t, const WatermarkTracker::Admission& admission) = 0;
   virtual void OnDeadLetter(const SourcePipeline& source, const RawRecord& rec,
                             const DecodeError& err) = 0;
+  // The source watermark advanced (after a record, an ended partition, or an
+  // idle partition stopping holding it back). Called once per advance.
+  virtual void OnWatermark(const SourcePipeline& source, Watermark wm) {}
 };
 
 struct SourceCounters {
@@ -76,6 +79,9 @@ class SourcePipeline {
 
   // Partition `p` reached the end of its input.
   void EndPartition(Partition p) { tracker_->EndPartition(p); }
+  // The same, reporting a watermark advance to `handler`.
+  void EndPartition(Partition p, RecordHandler& handler);
+  void Tick(ProcessingTime now, RecordHandler& handler);
   // Lets idle partitions stop holding the watermark back.
   bool Tick(ProcessingTime now) { return tracker_->Tick(now); }
 
@@ -93,6 +99,7 @@ class SourcePipeline {
  private:
   SourcePipeline(const SourceSpec& spec, Schema schema);
   bool PassesFilter(const Row& row);
+  void ReportWatermark(RecordHandler& handler);
 
   SourceSpec spec_;
   Schema schema_;
@@ -103,6 +110,7 @@ class SourcePipeline {
   Row row_;
   DecodeError err_;
   SourceCounters counters_;
+  Watermark reported_ = Watermark::Min();  // last watermark given to a handler
 };
 
 }  // namespace eddy

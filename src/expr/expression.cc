@@ -34,6 +34,11 @@ using Op = Expression::Op;
 using Node = Expression::Node;
 
 constexpr int kMaxDepth = 64;
+// Evaluation recurses once per level of the compiled tree, and a chain like
+// `a + b + c + ...` or `x or y or ...` grows the tree without growing the
+// parser's recursion depth, so node height is bounded separately to keep
+// Evaluate()'s stack use small on any thread.
+constexpr int kMaxHeight = 256;
 constexpr size_t kMaxLength = 64 * 1024;
 
 enum class Tok {
@@ -332,15 +337,45 @@ class ExprParser {
 
   // ---- Node construction ----
   int32_t Add(Node n) {
+    int height = -1;  // a leaf has height 0
+    for (int32_t child : {n.a, n.b, n.c}) {
+      if (child >= 0) height = std::max(height, heights_[child]);
+    }
+    for (int32_t k = 0; k < n.num_args; ++k) {
+      height = std::max(height, heights_[out_.args_[n.first_arg + k]]);
+    }
+    heights_.push_back(height + 1);
     out_.nodes_.push_back(std::move(n));
     return static_cast<int32_t>(out_.nodes_.size() - 1);
+  }
+  // Binary operators in a chain are the only nodes that can grow the tree's
+  // height without the parser recursing (which kMaxDepth bounds).
+  Status CheckHeight(int32_t node, size_t pos) const {
+    if (heights_[node] <= kMaxHeight) return Status::OK();
+    return Error(pos, StrCat("expression is nested too deeply (a chain of more than ", kMaxHeight,
+                             " operators); for many alternatives use 'x in (a, b, ...)'"));
   }
   ExprType TypeOf(int32_t n) const { return out_.nodes_[n].type; }
 
   // ---- Grammar ----
+  // True when the `if` token at index `at` starts the function form
+  // `if(c, a, b)`: a '(' follows and the parenthesised group holds a comma of
+  // its own. `if (x > 0) then a else b` is the keyword form.
+  bool IfIsCall(size_t at) const {
+    if (at + 1 >= tokens_.size() || tokens_[at + 1].kind != Tok::kLParen) return false;
+    int nesting = 0;
+    for (size_t k = at + 1; k < tokens_.size(); ++k) {
+      Tok kind = tokens_[k].kind;
+      if (kind == Tok::kLParen) ++nesting;
+      if (kind == Tok::kRParen && --nesting == 0) return false;
+      if (kind == Tok::kComma && nesting == 1) return true;
+    }
+    return true;  // unbalanced: let the call parser report it
+  }
+
   Status ParseExpr(int32_t& out, int depth) {
     if (depth > kMaxDepth) return Error(Peek().pos, "expression is nested too deeply");
-    if (Peek().kind == Tok::kIf && Peek(1).kind != Tok::kLParen) {
+    if (Peek().kind == Tok::kIf && !IfIsCall(pos_)) {
       size_t pos = Next().pos;
       int32_t c, a, b;
       EDDY_RETURN_IF_ERROR(ParseExpr(c, depth + 1));
@@ -529,8 +564,13 @@ class ExprParser {
       return Status::OK();
     }
     if (Peek().kind == Tok::kPlus) {
-      Next();
-      return ParseUnary(out, depth + 1);
+      size_t pos = Next().pos;
+      EDDY_RETURN_IF_ERROR(ParseUnary(out, depth + 1));
+      ExprType t = TypeOf(out);
+      if (!IsNumeric(t) && t != ExprType::kNull) {
+        return Error(pos, StrCat("unary '+' needs a number, got ", ExprTypeName(t)));
+      }
+      return Status::OK();
     }
     return ParsePrimary(out, depth);
   }
@@ -569,9 +609,12 @@ class ExprParser {
         EDDY_RETURN_IF_ERROR(ParseExpr(out, depth + 1));
         return Expect(Tok::kRParen, "')'");
       case Tok::kIf:
+        if (IfIsCall(pos_ - 1)) return ParseCall(t, out, depth);
+        return Error(t.pos,
+                     "'if ... then ... else' inside a larger expression must be in parentheses, "
+                     "like 1 + (if c then a else b)");
       case Tok::kIdent:
         if (Peek().kind == Tok::kLParen) return ParseCall(t, out, depth);
-        if (t.kind == Tok::kIf) return Error(t.pos, "expected '(' or a condition after 'if'");
         return MakeVar(t, out);
       default:
         return Error(t.pos, StrCat("expected a value (number, string, name, function call or "
@@ -623,8 +666,9 @@ class ExprParser {
         std::string want = lo == hi         ? StrCat(lo)
                            : hi == SIZE_MAX ? StrCat("at least ", lo)
                                             : StrCat(lo, " to ", hi);
-        return Error(fn.pos, StrCat(name, "() takes ", want, " argument",
-                                    (lo == 1 && hi == 1) ? "" : "s", ", got ", args.size()));
+        bool one = lo == 1 && (hi == 1 || hi == SIZE_MAX);  // "1 argument", "at least 1 argument"
+        return Error(fn.pos, StrCat(name, "() takes ", want, " argument", one ? "" : "s", ", got ",
+                                    args.size()));
       }
       return Status::OK();
     };
@@ -754,7 +798,7 @@ class ExprParser {
     n.a = lhs;
     n.b = rhs;
     out = Add(std::move(n));
-    return Status::OK();
+    return CheckHeight(out, pos);
   }
 
   Status MakeArith(Op op, size_t pos, int32_t lhs, int32_t rhs, int32_t& out) {
@@ -781,7 +825,7 @@ class ExprParser {
     n.a = lhs;
     n.b = rhs;
     out = Add(std::move(n));
-    return Status::OK();
+    return CheckHeight(out, pos);
   }
 
   std::string_view text_;
@@ -789,6 +833,7 @@ class ExprParser {
   Expression& out_;
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  std::vector<int> heights_;  // per node: operator levels below it (0 for a leaf)
 };
 
 Result<Expression> Expression::Compile(std::string_view text,
@@ -881,9 +926,9 @@ ExprValue Expression::Eval(int32_t idx, std::span<const ExprValue> values) const
             if (__builtin_mul_overflow(a.i, b.i, &r)) return ExprValue::Null();
             return ExprValue::Int(r);
           default:  // kMod
-            if (b.i == 0 || (b.i == -1 && a.i == std::numeric_limits<int64_t>::min())) {
-              return ExprValue::Null();
-            }
+            if (b.i == 0) return ExprValue::Null();
+            // x % -1 is 0 for every x; computing INT64_MIN % -1 would trap.
+            if (b.i == -1) return ExprValue::Int(0);
             return ExprValue::Int(a.i % b.i);
         }
       }

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "base/strings.h"
 
@@ -46,7 +48,7 @@ bool ConvertText(std::string_view text, const FieldSpec& field, size_t index, Ro
     case FieldType::kInt: {
       int64_t v;
       auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (r.ec == std::errc::result_out_of_range) {
+      if (r.ec == std::errc::result_out_of_range && r.ptr == text.data() + text.size()) {
         err.Set("out_of_range", field.name,
                 StrCat("field ", Quote(field.name), ": ", Quote(text),
                        " does not fit in a 64-bit int"));
@@ -59,10 +61,18 @@ bool ConvertText(std::string_view text, const FieldSpec& field, size_t index, Ro
     case FieldType::kDouble: {
       double v;
       auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (r.ec == std::errc::result_out_of_range) {
-        err.Set("out_of_range", field.name,
-                StrCat("field ", Quote(field.name), ": ", Quote(text), " is out of double range"));
-        return false;
+      if (r.ec == std::errc::result_out_of_range && r.ptr == text.data() + text.size()) {
+        // from_chars reports underflow ("1e-400") like overflow. JSON reads
+        // such numbers as zero, so CSV does too: only overflow is an error.
+        v = std::strtod(std::string(text).c_str(), nullptr);
+        if (!std::isfinite(v)) {
+          err.Set(
+              "out_of_range", field.name,
+              StrCat("field ", Quote(field.name), ": ", Quote(text), " is out of double range"));
+          return false;
+        }
+        row.Set(index, Value::Double(v));
+        return true;
       }
       if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return wrong("a number");
       if (!std::isfinite(v)) {

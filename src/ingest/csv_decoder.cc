@@ -50,6 +50,12 @@ class CsvDecoder final : public Decoder {
     return true;
   }
 
+  void RejectHeader(const DecodeError& err) override {
+    header_read_ = true;
+    columns_.clear();
+    Fail(err);
+  }
+
   bool Decode(std::string_view bytes, Row& row, DecodeError& err) override {
     row.Reset(schema_.num_fields());
     if (!header_error_.message.empty()) {

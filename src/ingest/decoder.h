@@ -38,6 +38,10 @@ class Decoder {
   // Consumes the header record. Returns false and fills `err` if the header
   // is unusable; later records of the partition then fail with that reason.
   virtual bool ReadHeader(std::string_view bytes, DecodeError& err) { return true; }
+
+  // The header record could not be read at all (it was too large); later
+  // records of the partition fail with `err`'s reason.
+  virtual void RejectHeader(const DecodeError& err) {}
 };
 
 // Fails if this CPU lacks the instructions the JSON decoder was compiled

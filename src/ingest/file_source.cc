@@ -1,8 +1,13 @@
 // File, directory and stdin sources. Each partition reads its file in 1 MiB
 // chunks into a padded buffer and frames records in place: at newlines for
-// JSON lines, at newlines outside quotes for CSV. Records are handed out as
-// views into the buffer, which is compacted only at the start of the next
-// poll of that partition, so the views of one batch stay valid together.
+// JSON lines, at newlines outside quoted cells for CSV. Records are handed
+// out as views into the buffer, which is compacted only at the start of the
+// next poll of that partition, so the views of one batch stay valid together.
+//
+// A record's bytes and size exclude its line terminator ("\n" or "\r\n").
+// A record longer than max_record_bytes is handed out truncated to its
+// first 64 KiB, held in a side buffer; a batch ends after such a record so
+// that the side buffer is never reused while a view into it is alive.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,14 +30,28 @@ namespace {
 constexpr size_t kReadSize = 1 << 20;
 constexpr size_t kTruncatedPrefix = 64 * 1024;
 
+// Where to cut `n` bytes that are the start of a longer record so as not to
+// split a UTF-8 sequence: n, or less by the bytes of an incomplete sequence
+// at the end. Keeps the prefix of a valid UTF-8 record valid, so dead
+// letters show it as text rather than base64.
+size_t Utf8CutPoint(const char* p, size_t n) {
+  size_t i = n;
+  while (i > 0 && n - i < 3 && (static_cast<unsigned char>(p[i - 1]) & 0xC0) == 0x80) --i;
+  if (i == 0) return n;
+  const unsigned char lead = static_cast<unsigned char>(p[i - 1]);
+  const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return n - (i - 1) < need ? i - 1 : n;
+}
+
 class PartitionReader {
  public:
-  PartitionReader(Partition partition, std::string path, std::string display, bool csv, char quote,
-                  uint64_t max_record_bytes)
+  PartitionReader(Partition partition, std::string path, std::string display, bool csv,
+                  char delimiter, char quote, uint64_t max_record_bytes)
       : partition_(partition),
         path_(std::move(path)),
         display_(std::move(display)),
         csv_(csv),
+        delimiter_(delimiter),
         quote_(quote),
         max_record_(max_record_bytes) {}
 
@@ -80,17 +99,15 @@ class PartitionReader {
     while (n < max) {
       RawRecord rec;
       if (!NextRecord(rec)) break;
-      if (rec.bytes.empty() && !rec.truncated) {
-        // Blank lines are reported (the engine counts them) but never headers.
-        batch.records.push_back(rec);
-      } else {
-        if (csv_ && !header_seen_) {
-          rec.is_header = true;
-          header_seen_ = true;
-        }
-        batch.records.push_back(rec);
+      // Blank lines are reported (the engine counts them) but never headers.
+      if (csv_ && !header_seen_ && !(rec.bytes.empty() && !rec.truncated)) {
+        rec.is_header = true;
+        header_seen_ = true;
       }
+      batch.records.push_back(rec);
       ++n;
+      // The next oversized record would overwrite prefix_, which `rec` views.
+      if (rec.truncated) break;
     }
     if (eof_ && begin_ == end_ && !discarding_) {
       ended_ = true;
@@ -106,6 +123,11 @@ class PartitionReader {
 
   // Finds the newline ending the record at begin_, or null. Remembers scan
   // progress and quote state so repeated calls do not rescan.
+  //
+  // CSV follows RFC 4180 as the decoder does: a quote opens a quoted cell
+  // only at the start of a cell; inside one, a quote closes it, and a quote
+  // right after that reopens it (a doubled quote). A quote anywhere else is
+  // an ordinary character, so a stray one cannot swallow the lines after it.
   const char* FindTerminator() {
     if (scan_pos_ < begin_) scan_pos_ = begin_;
     const char* base = buf_.data();
@@ -118,13 +140,23 @@ class PartitionReader {
       return static_cast<const char*>(nl);
     }
     for (size_t i = scan_pos_; i < end_; ++i) {
-      char c = base[i];
-      if (c == quote_) {
-        in_quote_ = !in_quote_;
-      } else if (c == '\n' && !in_quote_) {
+      const char c = base[i];
+      if (in_quote_) {
+        if (c == quote_) {
+          in_quote_ = false;
+          cell_start_ = true;  // so that a doubled quote reopens the cell
+        }
+        continue;
+      }
+      if (c == '\n') {
         scan_pos_ = i;
         return base + i;
       }
+      if (c == quote_ && cell_start_) {
+        in_quote_ = true;
+        continue;
+      }
+      cell_start_ = c == delimiter_;
     }
     scan_pos_ = end_;
     return nullptr;
@@ -160,16 +192,26 @@ class PartitionReader {
       eof_ = true;
       return Status::OK();
     }
-    if (at_file_start_) {
-      at_file_start_ = false;
-      if (n >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) {
-        begin_ = 3;  // skip the UTF-8 byte-order mark
-        scan_pos_ = 3;
-      }
-    }
     end_ += static_cast<size_t>(n);
     batch.bytes_read += static_cast<uint64_t>(n);
+    if (at_file_start_) SkipByteOrderMark();
     return Status::OK();
+  }
+
+  // Skips a UTF-8 byte-order mark at the start of the input. A stream may
+  // deliver it in pieces: until 3 bytes have arrived, a prefix of the mark
+  // leaves the decision to the next read. (No record can be framed before:
+  // the mark holds no newline.)
+  void SkipByteOrderMark() {
+    static constexpr char kBom[] = "\xEF\xBB\xBF";
+    const size_t have = std::min<size_t>(end_, 3);
+    if (std::memcmp(buf_.data(), kBom, have) != 0) {
+      at_file_start_ = false;
+    } else if (have == 3) {
+      at_file_start_ = false;
+      begin_ = scan_pos_ = 3;
+      ResetQuoteState();  // the scan may have looked at the mark's bytes
+    }
   }
 
   // Frames the next record, or returns false if none is complete.
@@ -186,19 +228,24 @@ class PartitionReader {
       rec_end = end_;  // last record without a trailing newline
       next = end_;
     } else {
-      if (end_ - begin_ > max_record_) StartDiscarding();
-      if (discarding_) return NextDiscarding(rec);
+      // Unterminated so far. Once it is certainly too long (one byte of
+      // slack for the CR of a CRLF), stop buffering it.
+      const size_t pending = end_ - begin_;
+      if (pending > max_record_ + 1 || (pending == max_record_ + 1 && buf_[end_ - 1] != '\r')) {
+        StartDiscarding();
+        return NextDiscarding(rec);
+      }
       return false;
     }
-    size_t len = rec_end - begin_;
-    if (len > max_record_) {
+    const size_t len = rec_end - begin_;  // may include the CR of a CRLF
+    size_t content = len;
+    if (content > 0 && buf_[begin_ + content - 1] == '\r') --content;
+    if (content > max_record_) {
       // Whole record present but too long.
-      FillTruncated(rec, buf_.data() + begin_, len, next - begin_);
+      FillTruncated(rec, buf_.data() + begin_, content);
     } else {
-      std::string_view bytes(buf_.data() + begin_, len);
-      rec.size = next - begin_;
-      if (!bytes.empty() && bytes.back() == '\r') bytes.remove_suffix(1);
-      rec.bytes = bytes;
+      rec.bytes = std::string_view(buf_.data() + begin_, content);
+      rec.size = content;
       rec.truncated = false;
     }
     rec.partition = partition_;
@@ -206,16 +253,22 @@ class PartitionReader {
     next_line_ += 1 + (csv_ ? CountNewlines(buf_.data() + begin_, len) : 0);
     begin_ = next;
     scan_pos_ = next;
-    in_quote_ = false;
+    ResetQuoteState();
     return true;
   }
 
-  void FillTruncated(RawRecord& rec, const char* data, size_t len, uint64_t size) {
+  void ResetQuoteState() {
+    in_quote_ = false;
+    cell_start_ = true;
+  }
+
+  void FillTruncated(RawRecord& rec, const char* data, size_t len) {
     size_t keep = std::min<size_t>(len, kTruncatedPrefix);
+    if (keep < len) keep = Utf8CutPoint(data, keep);
     prefix_.assign(keep + kRecordPadding, 0);
     std::memcpy(prefix_.data(), data, keep);
     rec.bytes = std::string_view(prefix_.data(), keep);
-    rec.size = size;
+    rec.size = len;
     rec.truncated = true;
   }
 
@@ -227,41 +280,53 @@ class PartitionReader {
   // the rest as it arrives, so it is never buffered whole.
   void StartDiscarding() {
     discarding_ = true;
-    size_t len = end_ - begin_;
-    size_t keep = std::min<size_t>(len, kTruncatedPrefix);
-    prefix_.assign(keep + kRecordPadding, 0);
-    std::memcpy(prefix_.data(), buf_.data() + begin_, keep);
-    prefix_len_ = keep;
-    discard_size_ = len;
-    discard_newlines_ = csv_ ? CountNewlines(buf_.data() + begin_, len) : 0;
+    prefix_.assign(kTruncatedPrefix + kRecordPadding, 0);
+    prefix_len_ = 0;
+    discard_size_ = 0;
+    discard_newlines_ = 0;
+    discard_last_ = 0;
+    Discard(end_ - begin_);
     begin_ = end_ = scan_pos_ = 0;
+  }
+
+  // Drops `n` bytes of the record being discarded from the front of the
+  // buffer, topping up its prefix and counting its size and lines.
+  void Discard(size_t n) {
+    const char* p = buf_.data() + begin_;
+    size_t keep = std::min(n, kTruncatedPrefix - prefix_len_);
+    std::memcpy(prefix_.data() + prefix_len_, p, keep);
+    prefix_len_ += keep;
+    if (csv_) discard_newlines_ += CountNewlines(p, n);
+    discard_size_ += n;
+    if (n > 0) discard_last_ = p[n - 1];
+    begin_ += n;
   }
 
   bool NextDiscarding(RawRecord& rec) {
     const char* nl = begin_ < end_ ? FindTerminator() : nullptr;
-    size_t consumed;
     bool done;
     if (nl != nullptr) {
-      consumed = static_cast<size_t>(nl - buf_.data()) + 1 - begin_;
+      Discard(static_cast<size_t>(nl - buf_.data()) - begin_);  // up to the newline
+      ++begin_;                                                 // and the newline
       done = true;
     } else {
-      consumed = end_ - begin_;
+      Discard(end_ - begin_);
       done = eof_;
     }
-    if (csv_) discard_newlines_ += CountNewlines(buf_.data() + begin_, consumed);
-    discard_size_ += consumed;
-    begin_ += consumed;
     scan_pos_ = begin_;
     if (begin_ == end_) begin_ = end_ = scan_pos_ = 0;
     if (!done) return false;
+    if (discard_last_ == '\r') --discard_size_;  // the CR of a CRLF
     rec.partition = partition_;
     rec.offset = Offset(next_line_);
-    rec.bytes = std::string_view(prefix_.data(), prefix_len_);
+    size_t keep = std::min<uint64_t>(prefix_len_, discard_size_);
+    if (keep < discard_size_) keep = Utf8CutPoint(prefix_.data(), keep);
+    rec.bytes = std::string_view(prefix_.data(), keep);
     rec.size = discard_size_;
     rec.truncated = true;
-    next_line_ += 1 + discard_newlines_ - (nl != nullptr && csv_ ? 1 : 0);
+    next_line_ += 1 + discard_newlines_;
     discarding_ = false;
-    in_quote_ = false;
+    ResetQuoteState();
     return true;
   }
 
@@ -269,6 +334,7 @@ class PartitionReader {
   std::string path_;
   std::string display_;
   bool csv_;
+  char delimiter_;
   char quote_;
   uint64_t max_record_;
 
@@ -281,14 +347,16 @@ class PartitionReader {
 
   std::vector<char> buf_;  // data in [begin_, end_), then >= kRecordPadding spare bytes
   size_t begin_ = 0, end_ = 0, scan_pos_ = 0;
-  bool in_quote_ = false;
+  bool in_quote_ = false;   // CSV: inside a quoted cell
+  bool cell_start_ = true;  // CSV: at the start of a cell (or right after a closing quote)
   int64_t next_line_ = 0;
 
   bool discarding_ = false;
   std::vector<char> prefix_;
   size_t prefix_len_ = 0;
   uint64_t discard_size_ = 0;
-  int64_t discard_newlines_ = 0;
+  int64_t discard_newlines_ = 0;  // CSV: newlines inside the discarded record
+  char discard_last_ = 0;         // its last byte so far
 };
 
 class FileSource final : public Source {
@@ -328,9 +396,9 @@ class FileSource final : public Source {
     }
     for (size_t i = 0; i < files.size(); ++i) {
       std::string display = files[i] == "-" ? "<stdin>" : files[i];
-      auto r = std::make_unique<PartitionReader>(Partition(static_cast<int32_t>(i)), files[i],
-                                                 display, spec_.format == SourceFormat::kCsv,
-                                                 spec_.csv.quote, spec_.max_record_bytes);
+      auto r = std::make_unique<PartitionReader>(
+          Partition(static_cast<int32_t>(i)), files[i], display, spec_.format == SourceFormat::kCsv,
+          spec_.csv.delimiter, spec_.csv.quote, spec_.max_record_bytes);
       Status s = r->Open();
       if (!s.ok()) return s.WithContext(StrCat("source ", Quote(spec_.name)));
       readers_.push_back(std::move(r));

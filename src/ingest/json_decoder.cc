@@ -3,7 +3,13 @@
 // object's fields are matched to the schema by name, and each declared field
 // is converted straight to its declared type. Undeclared fields are skipped
 // without being materialised.
+//
+// simdjson is used without exceptions: every result is checked with get(),
+// so a malformed record can only ever become a DecodeError. (With exceptions
+// on, an unchecked simdjson_result converts implicitly and throws on bad
+// input; that once let `{"n":nul}` abort the engine.)
 
+#define SIMDJSON_EXCEPTIONS 0
 #include <simdjson.h>
 
 #include <charconv>
@@ -17,6 +23,12 @@ namespace eddy {
 namespace {
 
 static_assert(kRecordPadding >= simdjson::SIMDJSON_PADDING);
+
+// Deepest nesting walked inside an undeclared value. The record's object and
+// the field add two levels, and simdjson's own limit (which its debug builds
+// assert on) must never be reached.
+constexpr int kMaxSkippedDepth = 512;
+static_assert(kMaxSkippedDepth + 2 < simdjson::DEFAULT_MAX_DEPTH);
 
 std::string_view JsonTypeName(simdjson::ondemand::json_type t) {
   using simdjson::ondemand::json_type;
@@ -86,12 +98,12 @@ class JsonDecoder final : public Decoder {
                   StrCat("field ", Quote(key), " is not in the schema (unknown_fields: reject)"));
           return false;
         }
-        // simdjson's first stage validated structure, strings and UTF-8;
-        // check undeclared scalars too, so a malformed literal is never
-        // accepted. (Atoms nested inside undeclared arrays and objects are
-        // skipped unchecked.)
+        // simdjson's first stage validates strings and UTF-8 but neither
+        // literals nor the structure inside values it is asked to skip
+        // (`[1,,2]`, `[}`): walk undeclared values, so malformed JSON is
+        // never accepted.
         simdjson::ondemand::value skipped = field.value();
-        if (!CheckScalar(skipped, key, err)) return false;
+        if (!CheckSkipped(skipped, key, 0, err)) return false;
         continue;
       }
       hint = idx + 1;
@@ -164,12 +176,39 @@ class JsonDecoder final : public Decoder {
     return false;
   }
 
-  bool CheckScalar(simdjson::ondemand::value& value, std::string_view key, DecodeError& err) {
+  // Validates an undeclared value (of field `key`) without keeping it.
+  // Containers are walked recursively up to kMaxSkippedDepth levels.
+  bool CheckSkipped(simdjson::ondemand::value& value, std::string_view key, int depth,
+                    DecodeError& err) {
     simdjson::ondemand::json_type type;
     auto error = value.type().get(type);
     if (error) return Invalid(error, err);
     bool ok = true;
     switch (type) {
+      case simdjson::ondemand::json_type::array: {
+        if (depth >= kMaxSkippedDepth) return TooDeep(key, err);
+        simdjson::ondemand::array array;
+        if ((error = value.get_array().get(array))) return Invalid(error, err);
+        for (auto element_result : array) {
+          simdjson::ondemand::value element;
+          if ((error = std::move(element_result).get(element))) return Invalid(error, err);
+          if (!CheckSkipped(element, key, depth + 1, err)) return false;
+        }
+        return true;
+      }
+      case simdjson::ondemand::json_type::object: {
+        if (depth >= kMaxSkippedDepth) return TooDeep(key, err);
+        simdjson::ondemand::object object;
+        if ((error = value.get_object().get(object))) return Invalid(error, err);
+        for (auto field_result : object) {
+          simdjson::ondemand::field field;
+          if ((error = std::move(field_result).get(field))) return Invalid(error, err);
+          std::string_view nested_key;
+          if ((error = field.unescaped_key().get(nested_key))) return Invalid(error, err);
+          if (!CheckSkipped(field.value(), key, depth + 1, err)) return false;
+        }
+        return true;
+      }
       case simdjson::ondemand::json_type::number: {
         double d;
         error = value.get_double().get(d);
@@ -181,16 +220,16 @@ class JsonDecoder final : public Decoder {
         ok = !value.get_bool().get(b);
         break;
       }
-      case simdjson::ondemand::json_type::null:
-        ok = value.is_null();
+      case simdjson::ondemand::json_type::null: {
+        bool is_null = false;
+        ok = !value.is_null().get(is_null) && is_null;
         break;
+      }
       case simdjson::ondemand::json_type::string: {
         std::string_view s;
         ok = !value.get_string().get(s);
         break;
       }
-      default:
-        break;
     }
     if (!ok) {
       err.Set("invalid_json", std::string(key),
@@ -200,13 +239,20 @@ class JsonDecoder final : public Decoder {
     return ok;
   }
 
+  bool TooDeep(std::string_view key, DecodeError& err) {
+    err.Set("invalid_json", std::string(key),
+            StrCat("field ", Quote(key), ": nested more than ", kMaxSkippedDepth, " levels deep"));
+    return false;
+  }
+
   bool ConvertValue(simdjson::ondemand::value& value, size_t idx, Row& row, DecodeError& err) {
     const FieldSpec& f = schema_.field(idx);
     simdjson::ondemand::json_type type;
     auto error = value.type().get(type);
     if (error) return Invalid(error, err);
     if (type == simdjson::ondemand::json_type::null) {
-      if (!value.is_null()) {  // consumes the token; "nul" etc. fail here
+      bool is_null = false;
+      if (value.is_null().get(is_null) || !is_null) {  // consumes the token; "nul" etc. fail here
         err.Set("invalid_json", f.name, StrCat("field ", Quote(f.name), ": invalid literal"));
         return false;
       }

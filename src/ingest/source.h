@@ -28,9 +28,12 @@ struct RawRecord {
   // The record without its line terminator. Followed in memory by at least
   // kRecordPadding readable bytes. Valid until the next Poll().
   std::string_view bytes;
-  // Size of the whole record. Larger than bytes.size() only when truncated.
+  // Size of the whole record, without its line terminator. Larger than
+  // bytes.size() only when truncated.
   uint64_t size = 0;
-  // The record was longer than max_record_bytes: `bytes` is its first 64 KiB.
+  // The record was longer than max_record_bytes: `bytes` is its first 64 KiB
+  // (less up to 3 bytes, so as not to cut a UTF-8 character in two). A batch
+  // holds at most one truncated record, and it is the batch's last.
   bool truncated = false;
   // The first record of a partition of a format with a header row.
   bool is_header = false;

@@ -1,0 +1,153 @@
+// The incremental states behind aggregations. Each is a small value type with
+// Add, and where the aggregation is invertible, Remove (as-of windows slide by
+// adding new events and removing expired ones); all can Merge (emitted
+// windows, session merges, tiles).
+//
+//   Moments         count, sum, mean, variance/stddev (Welford; sum with
+//                   Neumaier compensation)
+//   MonotonicDeque  min or max over a sliding window, O(1) amortised
+//   ValueCounts     exact count_distinct and top-k (value -> count)
+//   QuantileSketch  DDSketch with relative accuracy 1%, add/remove/merge
+//   DecayedSum      sum of v * 2^(-(t - t_i)/half_life)
+//
+// Values are passed as Slot: the field's value in a form that identifies it
+// (an interned string id, an int, a double's bits). See slot.h.
+
+#ifndef EDDY_FEATURES_AGGREGATES_H_
+#define EDDY_FEATURES_AGGREGATES_H_
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.h"
+
+namespace eddy {
+
+class Moments {
+ public:
+  void Add(double x);
+  void Remove(double x);
+  void Merge(const Moments& o);
+
+  int64_t count() const { return n_; }
+  double sum() const { return sum_ + comp_; }
+  std::optional<double> mean() const {
+    if (n_ == 0) return std::nullopt;
+    return mean_;
+  }
+  // Sample variance (n - 1 denominator); null with fewer than 2 values.
+  std::optional<double> variance() const {
+    if (n_ < 2) return std::nullopt;
+    return std::max(0.0, m2_ / static_cast<double>(n_ - 1));
+  }
+
+ private:
+  void AddToSum(double x);
+  int64_t n_ = 0;
+  double mean_ = 0, m2_ = 0;
+  double sum_ = 0, comp_ = 0;  // Neumaier compensated sum
+};
+
+// Min (kMin) or max over a window of (time, seq)-ordered items. Items are
+// usually pushed in time order; InsertOutOfOrder handles the rest.
+class MonotonicDeque {
+ public:
+  explicit MonotonicDeque(bool is_max = true) : is_max_(is_max) {}
+
+  void PushBack(EventTime t, uint64_t seq, double v);
+  void InsertOutOfOrder(EventTime t, uint64_t seq, double v);
+  // Drops items with time < `lo`.
+  void EvictBefore(EventTime lo);
+  std::optional<double> best() const {
+    if (head_ == items_.size()) return std::nullopt;
+    return items_[head_].v;
+  }
+  void Clear() {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  struct Item {
+    EventTime t;
+    uint64_t seq;
+    double v;
+  };
+  // True if `a` is at least as good as `b` (so an older b is dominated).
+  bool Dominates(double a, double b) const { return is_max_ ? a >= b : a <= b; }
+  void Compact();
+
+  bool is_max_;
+  std::vector<Item> items_;
+  size_t head_ = 0;
+};
+
+// Value -> number of occurrences, for exact count_distinct and top-k.
+class ValueCounts {
+ public:
+  void Add(uint64_t v, int64_t n = 1);
+  void Remove(uint64_t v);
+  void Merge(const ValueCounts& o);
+  int64_t distinct() const { return static_cast<int64_t>(counts_.size()); }
+  const std::unordered_map<uint64_t, int64_t>& counts() const { return counts_; }
+  bool empty() const { return counts_.empty(); }
+
+ private:
+  std::unordered_map<uint64_t, int64_t> counts_;
+};
+
+// DDSketch (Masson, Rim, Lee, VLDB 2019) with relative accuracy alpha = 1%:
+// for any quantile q, the returned value x' satisfies |x' - x| <= alpha * |x|
+// where x is the element of rank floor(q * (n - 1)) in sorted order. Values
+// with |x| < 1e-12 are counted as zero (returned exactly). Buckets are counts,
+// so values can be removed exactly.
+class QuantileSketch {
+ public:
+  static constexpr double kRelativeAccuracy = 0.01;
+
+  void Add(double x) { Update(x, 1); }
+  void Remove(double x) { Update(x, -1); }
+  void Merge(const QuantileSketch& o);
+  int64_t count() const { return count_; }
+  // REQUIRES: 0 <= q <= 1. Null when empty.
+  std::optional<double> Quantile(double q) const;
+
+ private:
+  struct Store {
+    int32_t offset = 0;  // index of bins[0]
+    std::vector<int64_t> bins;
+    void Update(int32_t index, int64_t delta);
+  };
+  static int32_t Index(double abs_x);
+  static double Value(int32_t index);
+  void Update(double x, int64_t delta);
+
+  Store positive_, negative_;
+  int64_t zero_ = 0;
+  int64_t count_ = 0;
+};
+
+// Sum of v_i * 2^(-(t - t_i) / half_life), kept relative to a reference time
+// so that adding and removing are O(1).
+class DecayedSum {
+ public:
+  void Add(double v, EventTime t, Duration half_life) { Update(v, t, half_life); }
+  void Remove(double v, EventTime t, Duration half_life) { Update(-v, t, half_life); }
+  void Merge(const DecayedSum& o, Duration half_life);
+  // The decayed sum as seen at time `t`.
+  double ValueAt(EventTime t, Duration half_life) const;
+  bool empty() const { return !has_ref_; }
+
+ private:
+  void Update(double v, EventTime t, Duration half_life);
+  bool has_ref_ = false;
+  EventTime ref_;
+  double acc_ = 0;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_FEATURES_AGGREGATES_H_
