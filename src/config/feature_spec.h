@@ -87,6 +87,10 @@ struct FeatureGroupSpec {
   std::vector<std::string> table_fields;
   std::string output;  // emitted-window groups: where rows go ("" = not written)
   std::string output_format = "jsonl";
+  Duration ttl = Duration::Infinite();  // online freshness of per-event vectors
+  std::string stale = "flag";           // reject | default | flag
+  // Defaults under `stale: default`: (feature name, scalar text as written).
+  std::vector<std::pair<std::string, std::string>> defaults;
   std::string where;
 };
 

@@ -19,8 +19,34 @@ constexpr OptionSpec kPipelineOptions[] = {
     {"features", OptionType::kSectionList, false, "", "feature",
      "Feature groups: per-event (as-of) window aggregations, emitted tumbling/hopping/session "
      "windows, and keyed tables for enrichment. See docs/concepts/features.md."},
+    {"state", OptionType::kSection, false, "", "state",
+     "Durable state: the embedded online store, the offline history and checkpoints. Without "
+     "this section the online store is in memory, no history is kept and no checkpoints are "
+     "taken."},
     {"outputs", OptionType::kSection, true, "", "outputs",
      "Where accepted, late and dead-letter records and feature rows go."},
+};
+
+constexpr OptionSpec kStateOptions[] = {
+    {"dir", OptionType::kPath, false, "state", "",
+     "Directory for the state: `online/` (the online store), `history/` (the offline "
+     "history) and `checkpoints/`."},
+    {"online_store", OptionType::kEnum, false, "rocksdb", "rocksdb|memory",
+     "`rocksdb`: embedded, survives restarts, with an in-memory cache in front. `memory`: "
+     "lost at exit."},
+    {"cache_entries", OptionType::kInt, false, "1000000", "",
+     "Feature vectors kept in the in-memory cache in front of RocksDB."},
+    {"history", OptionType::kBool, false, "true", "",
+     "Keep the offline history of every feature vector (for exports and training sets)."},
+    {"availability", OptionType::kEnum, false, "processing_time", "processing_time|event_time",
+     "The availability time recorded in the history: when Eddy computed the vector "
+     "(`processing_time`), or its event time (`event_time`, for backfills replaying old data "
+     "as if features were available immediately)."},
+    {"checkpoint_interval", OptionType::kDuration, false, "1m", "",
+     "Processing time between checkpoints of all state with the source offsets. `0s` "
+     "disables periodic checkpoints (one is still taken at a clean stop)."},
+    {"checkpoints_kept", OptionType::kInt, false, "3", "",
+     "How many complete checkpoints to keep (at least 1)."},
 };
 
 constexpr OptionSpec kFeatureOptions[] = {
@@ -47,6 +73,16 @@ constexpr OptionSpec kFeatureOptions[] = {
      "other groups join."},
     {"output", OptionType::kOutput, false, "", "",
      "Emitted-window groups: where rows go (one JSON object per key and window)."},
+    {"ttl", OptionType::kDuration, false, "", "",
+     "Per-event groups: how long a key's latest vector stays fresh in the online store (by its "
+     "event time against the clock). Older reads are stale. Default: never stale. Training "
+     "sets use it too."},
+    {"stale", OptionType::kEnum, false, "flag", "reject|default|flag",
+     "What a stale or missing read serves by default (requests may override): `reject` fails "
+     "the read, `default` serves `defaults`, `flag` serves the stored values marked stale."},
+    {"defaults", OptionType::kMap, false, "", "",
+     "Per-event groups: default values by feature name, served under `stale: default` (a "
+     "map of feature name to a scalar; features not listed default to null)."},
 };
 
 constexpr OptionSpec kAggregationOptions[] = {
@@ -214,6 +250,7 @@ constexpr SectionSpec kSections[] = {
     {"derived", "features[].derived[]", "A feature computed by an expression.", kDerivedOptions},
     {"window", "features[].window", "The window of an emitted-window group.", kWindowOptions},
     {"table", "features[].table", "A keyed table group.", kTableOptions},
+    {"state", "state", "Durable state of the pipeline.", kStateOptions},
     {"outputs", "outputs",
      "Where records go. Each value is a path (relative to the pipeline file's directory), `-` "
      "for standard output, or `stderr`; or a map `{path: ..., format: jsonl|csv}`. Files are "
@@ -256,6 +293,8 @@ std::string_view OptionTypeName(OptionType type) {
       return "list of sections";
     case OptionType::kOutput:
       return "path or {path, format}";
+    case OptionType::kMap:
+      return "map of name to value";
   }
   return "?";
 }

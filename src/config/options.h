@@ -30,6 +30,7 @@ enum class OptionType {
   kSection,      // a nested map described by another SectionSpec
   kSectionList,  // a list of maps described by another SectionSpec
   kOutput,       // a path, or {path, format} (section "output")
+  kMap,          // a map of names to scalars
 };
 
 std::string_view OptionTypeName(OptionType type);

@@ -722,6 +722,35 @@ FeatureGroupSpec ReadFeatureGroup(const YAML::Node& node, size_t index, Diagnost
   OutputSpec out = r.Output("output", base_dir);
   g.output = out.path;
   g.output_format = out.format;
+  if (r.Has("ttl")) {
+    g.ttl = r.GetDuration("ttl");
+    if (g.ttl == Duration::Zero()) r.Bad("ttl", "a ttl must be positive (omit it for no TTL)");
+  }
+  g.stale = r.Enum("stale");
+  if (g.stale.empty()) g.stale = "flag";
+  YAML::Node defaults = r.Get("defaults");
+  if (defaults.IsDefined() && !defaults.IsNull()) {
+    if (!defaults.IsMap()) {
+      r.Bad("defaults",
+            StrCat("expected a map of feature name to value, got ", NodeKind(defaults)));
+    } else {
+      for (auto it = defaults.begin(); it != defaults.end(); ++it) {
+        YAML::Node k = it->first;
+        YAML::Node v = it->second;
+        if (!k.IsScalar() || !(v.IsScalar() || v.IsNull())) {
+          diags.Error(k, StrCat(ctx, ".defaults: each default is `feature: scalar`"));
+          continue;
+        }
+        g.defaults.emplace_back(k.Scalar(), v.IsNull() ? "null" : v.Scalar());
+      }
+    }
+  }
+  bool per_event = !emitted && !g.table;
+  for (std::string_view key : {"ttl", "stale", "defaults"}) {
+    if (!per_event && r.Has(key)) {
+      r.Bad(key, StrCat("`", key, "` applies to per-event groups (their vectors are served)"));
+    }
+  }
   if (r.Has("output") && !emitted) {
     r.Bad("output", "per-event groups write to outputs.features; `output` is for windowed groups");
   }
@@ -779,6 +808,23 @@ Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_
         if (!g.name.empty() && !group_names.insert(g.name).second) {
           diags.Error(ConfigLocation{diags.file(), 0, 0},
                       StrCat(g.where, ": feature group name ", Quote(g.name), " is used twice"));
+        }
+      }
+      YAML::Node state = top.Get("state");
+      if (state.IsDefined()) {
+        SectionReader st(state.IsNull() ? YAML::Node(YAML::NodeType::Map) : state, Section("state"),
+                         diags, "state");
+        if (st.valid()) {
+          spec.state.enabled = true;
+          spec.state.dir = st.Path("dir", spec.base_dir);
+          spec.state.online_store = st.Enum("online_store");
+          spec.state.cache_entries = st.Int("cache_entries");
+          if (spec.state.cache_entries < 0) st.Bad("cache_entries", "must not be negative");
+          spec.state.history = st.Bool("history");
+          spec.state.availability_event_time = st.Enum("availability") == "event_time";
+          spec.state.checkpoint_interval = st.GetDuration("checkpoint_interval");
+          spec.state.checkpoints_kept = static_cast<int>(st.Int("checkpoints_kept"));
+          if (spec.state.checkpoints_kept < 1) st.Bad("checkpoints_kept", "must be at least 1");
         }
       }
       YAML::Node outputs = top.Get("outputs");

@@ -99,6 +99,19 @@ struct OutputsSpec {
   OutputSpec dead_letter;
 };
 
+// Durable state (the `state:` section). `enabled` is false when the section is
+// absent: in-memory online store, no history, no checkpoints.
+struct StateSpec {
+  bool enabled = false;
+  std::string dir;
+  std::string online_store = "memory";  // rocksdb | memory
+  int64_t cache_entries = 1000000;
+  bool history = false;
+  bool availability_event_time = false;
+  Duration checkpoint_interval;  // zero = only at a clean stop
+  int checkpoints_kept = 3;
+};
+
 struct PipelineSpec {
   int version = 1;
   std::string name;
@@ -106,6 +119,7 @@ struct PipelineSpec {
   std::string base_dir;  // its directory; relative paths resolve here
   std::vector<SourceSpec> sources;
   std::vector<FeatureGroupSpec> features;
+  StateSpec state;
   OutputsSpec outputs;
 
   const SourceSpec* FindSource(std::string_view name) const;

@@ -99,7 +99,7 @@ Status CheckOutputs(const PipelineSpec& spec) {
                                             " both write to ", Quote(o.path, 500)));
     }
     for (const SourceSpec& s : spec.sources) {
-      if (s.path == o.path) {
+      if (s.path == o.path || o.path.rfind(s.path + "/", 0) == 0) {
         return Status::InvalidArgument(StrCat("outputs.", what,
                                               " would overwrite the input of source ",
                                               Quote(s.name), ": ", Quote(o.path, 500)));
@@ -288,10 +288,10 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
       if (!result.ok() || all_done) break;
       result = OutputStatus();
       if (!result.ok()) break;
-      if (!any_data) {
-        for (SourceRun& r : sources_) {
-          if (!r.done) r.pipeline->Tick(now, *this);
-        }
+      // Idleness is checked every round: a busy source must not keep another
+      // source's silent partitions from going idle.
+      for (SourceRun& r : sources_) {
+        if (!r.done) r.pipeline->Tick(now, *this);
       }
       idle_round = !any_data;
       if (now - last_snapshot >= kSnapshotInterval) {
@@ -375,6 +375,9 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
     std::string location = run != nullptr && run->source != nullptr
                                ? run->source->Location(rec.partition, rec.offset)
                                : "";
+    // Inputs under the pipeline file's directory are shown relative to it.
+    const std::string prefix = spec_.base_dir + "/";
+    if (location.rfind(prefix, 0) == 0) location.erase(0, prefix.size());
     AppendDeadLetterJson(line_, source, rec, err, location);
     dead_.writer->WriteLine(line_);
   }

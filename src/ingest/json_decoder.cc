@@ -390,7 +390,13 @@ Status CheckJsonSupport() {
   return Status::OK();
 }
 
-std::string_view JsonImplementationName() { return simdjson::builtin_implementation()->name(); }
+// The kernel compiled into this file (simdjson::builtin_implementation() would
+// report the shared library's own, which Debian builds without AVX2).
+#define EDDY_STRINGIFY_INNER(x) #x
+#define EDDY_STRINGIFY(x) EDDY_STRINGIFY_INNER(x)
+std::string_view JsonImplementationName() {
+  return EDDY_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION);
+}
 
 std::unique_ptr<Decoder> MakeJsonDecoder(const Schema& schema) {
   return std::make_unique<JsonDecoder>(schema);
