@@ -21,7 +21,7 @@ SECONDS_PER_TARGET="${1:-30}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$ROOT/build/fuzz"
 JOBS="${JOBS:-2}"
-ALL_TARGETS="fuzz_json_decoder fuzz_csv_decoder fuzz_pipeline_file fuzz_expression fuzz_file_source"
+ALL_TARGETS="fuzz_json_decoder fuzz_csv_decoder fuzz_pipeline_file fuzz_expression fuzz_file_source fuzz_model_file"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 
 max_len() {
@@ -38,6 +38,15 @@ dict() {
     fuzz_pipeline_file) echo pipeline.dict ;;
     fuzz_expression) echo expression.dict ;;
     fuzz_file_source) echo json.dict ;;
+    *) echo json.dict ;;
+  esac
+}
+
+# Seed corpus of a target: fuzz/corpus/<target>, or beside its module.
+corpus() {
+  case "$1" in
+    fuzz_model_file) echo "$ROOT/src/model/testdata/fuzz_seeds" ;;
+    *) echo "$ROOT/fuzz/corpus/$1" ;;
   esac
 }
 
@@ -78,7 +87,7 @@ for t in $TARGETS; do
 
   work="$BUILD/corpus/$t"
   mkdir -p "$work"
-  cp -n "$ROOT/fuzz/corpus/$t/"* "$work/" 2>/dev/null
+  cp -n "$(corpus "$t")"/* "$work/" 2>/dev/null
   d="$ROOT/fuzz/dictionaries/$(dict "$t")"
   "$bin" "$work" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
     -max_len="$(max_len "$t")" -dict="$d" -artifact_prefix="$artifacts" \

@@ -1,6 +1,7 @@
 #include "engine/line_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,30 @@ Result<std::unique_ptr<LineWriter>> LineWriter::Open(const std::string& path) {
   return std::unique_ptr<LineWriter>(new LineWriter(path, fd, true));
 }
 
+Result<std::unique_ptr<LineWriter>> LineWriter::OpenAt(const std::string& path, uint64_t length) {
+  if (path == "-" || path == "stderr") return Open(path);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::IoError(StrCat("cannot open output ", Quote(path, 500), ": ", std::strerror(errno)));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < length) {
+    ::close(fd);
+    return Status::FailedPrecondition(
+        StrCat("output ", Quote(path, 500), " is shorter than at the checkpoint (", length,
+               " bytes): it was changed or removed; run with --fresh to start over"));
+  }
+  if (::ftruncate(fd, static_cast<off_t>(length)) != 0 ||
+      ::lseek(fd, static_cast<off_t>(length), SEEK_SET) < 0) {
+    Status s = Status::IoError(StrCat("cannot cut back ", Quote(path, 500), ": ", std::strerror(errno)));
+    ::close(fd);
+    return s;
+  }
+  std::unique_ptr<LineWriter> w(new LineWriter(path, fd, true));
+  w->size_ = length;
+  return w;
+}
+
 LineWriter::LineWriter(std::string path, int fd, bool owns_fd)
     : path_(std::move(path)), fd_(fd), owns_fd_(owns_fd) {
   buffer_.reserve(kBufferSize + 4096);
@@ -42,6 +67,7 @@ void LineWriter::WriteLine(std::string_view line) {
   buffer_.append(line);
   buffer_.push_back('\n');
   ++lines_;
+  size_ += line.size() + 1;
   if (buffer_.size() >= kBufferSize) (void)Flush();
 }
 

@@ -22,6 +22,11 @@ class LineWriter {
   // `path` is a file (created or truncated; parent directories are created),
   // "-" for stdout or "stderr".
   static Result<std::unique_ptr<LineWriter>> Open(const std::string& path);
+  // Reopens a file written before, cut back to its first `length` bytes, for
+  // appending (restoring a checkpoint: rows written after it are dropped and
+  // written again by the replay). stdout and stderr cannot be cut back and
+  // are simply reopened.
+  static Result<std::unique_ptr<LineWriter>> OpenAt(const std::string& path, uint64_t length);
   ~LineWriter();
 
   // Appends `line` and a newline. `line` must not contain a newline.
@@ -31,6 +36,8 @@ class LineWriter {
 
   const std::string& path() const { return path_; }
   uint64_t lines() const { return lines_; }
+  // Bytes in the file, buffered ones included.
+  uint64_t size() const { return size_; }
   Status status() const { return status_; }
 
  private:
@@ -41,6 +48,7 @@ class LineWriter {
   bool owns_fd_;
   std::string buffer_;
   uint64_t lines_ = 0;
+  uint64_t size_ = 0;
   Status status_;
 };
 

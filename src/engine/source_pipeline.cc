@@ -1,5 +1,6 @@
 #include "engine/source_pipeline.h"
 
+#include "base/coding.h"
 #include "base/strings.h"
 #include "features/expr_binding.h"
 
@@ -127,6 +128,81 @@ void SourcePipeline::EndPartition(Partition p, RecordHandler& handler) {
 void SourcePipeline::Tick(ProcessingTime now, RecordHandler& handler) {
   tracker_->Tick(now);
   ReportWatermark(handler);
+}
+
+namespace {
+
+// Error codes are static strings; a restored count is attached to this
+// build's string for the same code.
+std::string_view CanonicalCode(std::string_view code) {
+  static constexpr std::string_view kCodes[] = {
+      "invalid_json",  "invalid_utf8",     "not_an_object", "duplicate_field", "unknown_field",
+      "wrong_type",    "out_of_range",     "not_finite",    "not_allowed",     "missing_required",
+      "bad_timestamp", "too_large",        "csv_columns",   "csv_quote",       "bad_header"};
+  for (std::string_view c : kCodes) {
+    if (c == code) return c;
+  }
+  return "other";
+}
+
+}  // namespace
+
+void SourcePipeline::SaveState(std::string& out) const {
+  const SourceCounters& c = counters_;
+  for (uint64_t v : {c.records, c.bytes, c.accepted, c.late, c.dead_letter, c.filtered, c.blank,
+                     c.headers}) {
+    PutVarint64(out, v);
+  }
+  PutVarint64(out, c.errors.size());
+  for (const auto& [code, n] : c.errors) {
+    PutString(out, code);
+    PutVarint64(out, n);
+  }
+  PutSigned(out, reported_.time().micros());
+  std::string tracker;
+  tracker_->SaveState(tracker);
+  PutString(out, tracker);
+  PutVarint64(out, decoders_.size());
+  std::string d;
+  for (const auto& decoder : decoders_) {
+    d.clear();
+    decoder->SaveState(d);
+    PutString(out, d);
+  }
+}
+
+Status SourcePipeline::RestoreState(std::string_view bytes, ProcessingTime now) {
+  ByteReader in(bytes, StrCat("checkpoint of source ", Quote(spec_.name)));
+  SourceCounters c;
+  for (uint64_t* v : {&c.records, &c.bytes, &c.accepted, &c.late, &c.dead_letter, &c.filtered,
+                      &c.blank, &c.headers}) {
+    if (!in.Varint64(*v)) return in.status();
+  }
+  uint64_t n;
+  if (!in.Varint64(n)) return in.status();
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view code;
+    uint64_t count;
+    if (!in.String(code) || !in.Varint64(count)) return in.status();
+    c.errors.emplace_back(CanonicalCode(code), count);
+  }
+  int64_t reported;
+  std::string_view tracker;
+  if (!in.Signed(reported) || !in.String(tracker)) return in.status();
+  EDDY_RETURN_IF_ERROR(tracker_->RestoreState(tracker, now));
+  uint64_t num_decoders;
+  if (!in.Varint64(num_decoders)) return in.status();
+  if (num_decoders != decoders_.size()) {
+    return Status::FailedPrecondition("the checkpoint has another number of partitions");
+  }
+  for (auto& decoder : decoders_) {
+    std::string_view d;
+    if (!in.String(d)) return in.status();
+    EDDY_RETURN_IF_ERROR(decoder->RestoreState(d));
+  }
+  counters_ = std::move(c);
+  reported_ = Watermark(EventTime::FromMicros(reported));
+  return Status::OK();
 }
 
 }  // namespace eddy

@@ -85,6 +85,11 @@ class SourcePipeline {
   // Lets idle partitions stop holding the watermark back.
   bool Tick(ProcessingTime now) { return tracker_->Tick(now); }
 
+  // Checkpoints: counters, the watermark tracker and every decoder's state.
+  // REQUIRES: Attach() was called with the checkpoint's number of partitions.
+  void SaveState(std::string& out) const;
+  Status RestoreState(std::string_view bytes, ProcessingTime now);
+
   const SourceSpec& spec() const { return spec_; }
   const Schema& schema() const { return schema_; }
   const WatermarkTracker& tracker() const { return *tracker_; }

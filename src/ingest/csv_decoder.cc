@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "base/coding.h"
 #include "base/strings.h"
 #include "base/utf8.h"
 #include "ingest/convert.h"
@@ -29,6 +30,7 @@ class CsvDecoder final : public Decoder {
 
   bool ReadHeader(std::string_view bytes, DecodeError& err) override {
     header_read_ = true;
+    header_bytes_.assign(bytes.data(), bytes.size());
     columns_.clear();
     if (!ValidUtf8(bytes, err) || !Split(bytes, err)) return Fail(err);
     std::vector<bool> used(schema_.num_fields(), false);
@@ -52,8 +54,44 @@ class CsvDecoder final : public Decoder {
 
   void RejectHeader(const DecodeError& err) override {
     header_read_ = true;
+    header_bytes_.clear();
+    rejected_ = true;
     columns_.clear();
     Fail(err);
+  }
+
+  // The header line (or the rejection) is all the state a CSV decoder has.
+  void SaveState(std::string& out) const override {
+    out.push_back(static_cast<char>(!header_read_ ? 0 : rejected_ ? 2 : 1));
+    if (rejected_) {
+      PutString(out, header_error_.code);
+      PutString(out, header_error_.field);
+      PutString(out, header_error_.message);
+    } else if (header_read_) {
+      PutString(out, header_bytes_);
+    }
+  }
+
+  Status RestoreState(std::string_view bytes) override {
+    ByteReader in(bytes, "CSV decoder state");
+    uint8_t kind;
+    if (!in.Byte(kind)) return in.status();
+    DecodeError err;
+    if (kind == 1) {
+      std::string_view header;
+      if (!in.String(header)) return in.status();
+      ReadHeader(header, err);  // a bad header fails again, the same way
+    } else if (kind == 2) {
+      std::string_view code, field, message;
+      if (!in.String(code) || !in.String(field) || !in.String(message)) return in.status();
+      // Codes are static strings; map back to the one this build uses.
+      err.Set(code == "too_large" ? "too_large" : "bad_header", std::string(field),
+              std::string(message));
+      RejectHeader(err);
+    } else if (kind != 0) {
+      return Status::Corruption("CSV decoder state has an unknown kind");
+    }
+    return Status::OK();
   }
 
   bool Decode(std::string_view bytes, Row& row, DecodeError& err) override {
@@ -174,6 +212,8 @@ class CsvDecoder final : public Decoder {
   const Schema& schema_;
   CsvSpec csv_;
   bool header_read_ = false;
+  bool rejected_ = false;
+  std::string header_bytes_;
   DecodeError header_error_;
   std::string unknown_column_;
   std::vector<int> columns_;  // column -> schema index, -1 = undeclared

@@ -42,6 +42,10 @@ class Decoder {
   // The header record could not be read at all (it was too large); later
   // records of the partition fail with `err`'s reason.
   virtual void RejectHeader(const DecodeError& err) {}
+
+  // Per-partition state for checkpoints (the CSV header); none by default.
+  virtual void SaveState(std::string& out) const {}
+  virtual Status RestoreState(std::string_view bytes) { return Status::OK(); }
 };
 
 // Fails if this CPU lacks the instructions the JSON decoder was compiled

@@ -20,6 +20,7 @@
 #include <filesystem>
 
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/strings.h"
 #include "ingest/decoder.h"
 #include "ingest/source.h"
@@ -80,6 +81,52 @@ class PartitionReader {
   }
 
   const std::string& display() const { return display_; }
+  const std::string& path() const { return path_; }
+
+  // Where the next unconsumed record starts: its byte offset in the file and
+  // its line index. Taken between polls (a checkpoint).
+  struct Position {
+    uint64_t byte = 0;
+    int64_t line = 0;
+    bool header_seen = false;
+    bool ended = false;
+  };
+  Position position() const {
+    Position p;
+    p.byte = discarding_ ? discard_start_pos_ : file_pos_ - (end_ - begin_);
+    p.line = next_line_;
+    p.header_seen = header_seen_;
+    p.ended = ended_;
+    return p;
+  }
+
+  // Continues reading from `p` (restoring a checkpoint).
+  Status Seek(const Position& p) {
+    if (stream_) {
+      return Status::FailedPrecondition(StrCat(
+          Quote(display_, 500), " is a stream (stdin or a pipe) and cannot resume from a checkpoint"));
+    }
+    struct stat st;
+    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < p.byte) {
+      return Status::FailedPrecondition(
+          StrCat(Quote(display_, 500), " is shorter than the checkpoint's position (", p.byte,
+                 " bytes): the input changed since the checkpoint"));
+    }
+    if (::lseek(fd_, static_cast<off_t>(p.byte), SEEK_SET) < 0) {
+      return Status::IoError(StrCat("seeking ", Quote(display_, 500), ": ", std::strerror(errno)));
+    }
+    file_pos_ = p.byte;
+    begin_ = end_ = scan_pos_ = 0;
+    in_quote_ = false;
+    cell_start_ = true;
+    discarding_ = false;
+    eof_ = p.ended;
+    ended_ = p.ended;
+    at_file_start_ = p.byte == 0;
+    header_seen_ = p.header_seen;
+    next_line_ = p.line;
+    return Status::OK();
+  }
   bool ended() const { return ended_; }
   bool stream() const { return stream_; }
   int fd() const { return fd_; }
@@ -193,6 +240,7 @@ class PartitionReader {
       return Status::OK();
     }
     end_ += static_cast<size_t>(n);
+    file_pos_ += static_cast<uint64_t>(n);
     batch.bytes_read += static_cast<uint64_t>(n);
     if (at_file_start_) SkipByteOrderMark();
     return Status::OK();
@@ -279,6 +327,7 @@ class PartitionReader {
   // An unterminated record outgrew max_record_bytes: keep its prefix and drop
   // the rest as it arrives, so it is never buffered whole.
   void StartDiscarding() {
+    discard_start_pos_ = file_pos_ - (end_ - begin_);
     discarding_ = true;
     prefix_.assign(kTruncatedPrefix + kRecordPadding, 0);
     prefix_len_ = 0;
@@ -350,6 +399,8 @@ class PartitionReader {
   bool in_quote_ = false;   // CSV: inside a quoted cell
   bool cell_start_ = true;  // CSV: at the start of a cell (or right after a closing quote)
   int64_t next_line_ = 0;
+  uint64_t file_pos_ = 0;           // bytes read from the file so far
+  uint64_t discard_start_pos_ = 0;  // file offset of the record being discarded
 
   bool discarding_ = false;
   std::vector<char> prefix_;
@@ -430,6 +481,46 @@ class FileSource final : public Source {
       EDDY_RETURN_IF_ERROR(r.Poll(max_records, wait, batch, just_ended));
       if (just_ended) batch.ended.push_back(Partition(static_cast<int32_t>(idx)));
       if (!batch.records.empty() || !batch.ended.empty()) return Status::OK();
+    }
+    return Status::OK();
+  }
+
+  void SaveState(std::string& out) const override {
+    PutVarint64(out, readers_.size());
+    for (const auto& r : readers_) {
+      PartitionReader::Position p = r->position();
+      PutString(out, r->path());
+      PutVarint64(out, p.byte);
+      PutSigned(out, p.line);
+      out.push_back(static_cast<char>((p.header_seen ? 1 : 0) | (p.ended ? 2 : 0)));
+    }
+  }
+
+  Status RestoreState(std::string_view bytes) override {
+    ByteReader in(bytes, StrCat("checkpoint of source ", Quote(spec_.name)));
+    uint64_t n;
+    if (!in.Varint64(n)) return in.status();
+    if (n != readers_.size()) {
+      return Status::FailedPrecondition(
+          StrCat("source ", Quote(spec_.name), " had ", n, " partition(s) at the checkpoint and has ",
+                 readers_.size(), " now: its input changed; run with --fresh to start over"));
+    }
+    for (auto& r : readers_) {
+      std::string_view path;
+      uint64_t byte;
+      int64_t line;
+      uint8_t flags;
+      if (!in.String(path) || !in.Varint64(byte) || !in.Signed(line) || !in.Byte(flags)) {
+        return in.status();
+      }
+      if (path != r->path()) {
+        return Status::FailedPrecondition(
+            StrCat("source ", Quote(spec_.name), ": partition ", Quote(r->path(), 500),
+                   " was ", Quote(path, 500), " at the checkpoint: its input changed; run with "
+                   "--fresh to start over"));
+      }
+      PartitionReader::Position p{byte, line, (flags & 1) != 0, (flags & 2) != 0};
+      EDDY_RETURN_IF_ERROR(r->Seek(p).WithContext(StrCat("source ", Quote(spec_.name))));
     }
     return Status::OK();
   }

@@ -71,6 +71,14 @@ class Source {
 
   // True once every partition has ended.
   virtual bool AtEnd() const = 0;
+
+  // Appends the position of every partition (what a checkpoint records),
+  // taken between polls.
+  virtual void SaveState(std::string& out) const = 0;
+  // Seeks every partition to positions written by SaveState. Fails with a
+  // clear message when the input changed (other files, a shorter file) or
+  // cannot seek (stdin).
+  virtual Status RestoreState(std::string_view bytes) = 0;
 };
 
 // A source over a file, a directory of files, or "-" (stdin), framed as JSON

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "base/coding.h"
+#include "base/strings.h"
 
 namespace eddy {
 
@@ -112,6 +114,39 @@ void WatermarkTracker::Recompute() {
     candidate = Watermark(min);
   }
   if (candidate > current_) current_ = candidate;
+}
+
+void WatermarkTracker::SaveState(std::string& out) const {
+  PutSigned(out, current_.time().micros());
+  PutVarint64(out, parts_.size());
+  for (const PartitionState& p : parts_) {
+    PutSigned(out, p.max_seen.micros());
+    out.push_back(static_cast<char>((p.idle ? 1 : 0) | (p.ended ? 2 : 0)));
+  }
+}
+
+Status WatermarkTracker::RestoreState(std::string_view bytes, ProcessingTime now) {
+  ByteReader in(bytes, "watermark state");
+  int64_t current;
+  uint64_t n;
+  if (!in.Signed(current) || !in.Varint64(n)) return in.status();
+  if (n != parts_.size()) {
+    return Status::FailedPrecondition(StrCat("the checkpoint has ", n, " partition(s), the source ",
+                                             parts_.size()));
+  }
+  for (PartitionState& p : parts_) {
+    int64_t max_seen;
+    uint8_t flags;
+    if (!in.Signed(max_seen) || !in.Byte(flags)) return in.status();
+    p.max_seen = EventTime::FromMicros(max_seen);
+    p.idle = (flags & 1) != 0;
+    p.ended = (flags & 2) != 0;
+    p.last_seen = now;
+  }
+  current_ = Watermark(EventTime::FromMicros(current));
+  next_idle_check_ = spec_.idle_timeout == Duration::Zero() ? ProcessingTime::FromMicros(INT64_MAX)
+                                                            : now + spec_.idle_timeout;
+  return Status::OK();
 }
 
 }  // namespace eddy

@@ -23,11 +23,14 @@
 #ifndef EDDY_TIME_WATERMARK_H_
 #define EDDY_TIME_WATERMARK_H_
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/time.h"
 #include "base/types.h"
 #include "config/pipeline.h"
+#include "eddy/status.h"
 
 namespace eddy {
 
@@ -53,6 +56,12 @@ class WatermarkTracker {
 
   // Marks `p` as ended (its input is exhausted).
   void EndPartition(Partition p);
+
+  // Checkpoints: per-partition progress and the source watermark. Idle
+  // clocks restart at `now` on restore (processing time does not survive a
+  // restart). REQUIRES for Restore: the same number of partitions.
+  void SaveState(std::string& out) const;
+  Status RestoreState(std::string_view bytes, ProcessingTime now);
 
   Watermark current() const { return current_; }
   Watermark partition_watermark(Partition p) const;
