@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates the Python virtual environment used by the model parity tests and the
-# model benchmark helper: /work/main/.venv (or $EDDY_VENV), with pinned
+# Creates the Python virtual environment used by the model parity tests, the
+# HTTP integration tests (requests), Parquet export (pyarrow) and the model
+# benchmark helper: /work/main/.venv (or $EDDY_VENV), with pinned
 # versions from PyPI. Idempotent: when the venv exists and already holds the
 # pinned versions nothing is installed. Prints the venv path on the last line.
 #
@@ -19,6 +20,8 @@ PINS=(
   xgboost-cpu==2.1.4
   lightgbm==4.6.0
   pytest==8.3.5
+  pyarrow==19.0.1
+  requests==2.32.3
 )
 
 if [ ! -x "$VENV/bin/python" ]; then

@@ -54,6 +54,34 @@ struct FeatureGroupSummary {
   uint64_t rows = 0;           // windows: rows emitted, updates included
 };
 
+struct ModelSummary {
+  std::string name;
+  std::string kind;  // "static" or "online"
+  int64_t version = 0;
+  uint64_t scored = 0;
+  uint64_t positives = 0;  // classifier decisions >= threshold
+  uint64_t skipped = 0;    // missing inputs or scoring errors
+  uint64_t labelled = 0;   // predictions joined with a label
+  uint64_t updates = 0;    // online learners: examples learned from
+  bool classifier = true;
+  // Over the metrics window (the last N labelled predictions).
+  uint64_t window_count = 0;
+  double auc = 0, log_loss = 0, precision = 0, recall = 0, f1 = 0, false_positive_rate = 0;
+  double mae = 0, rmse = 0;
+  // Since start.
+  double auc_since_start = 0, precision_since_start = 0, recall_since_start = 0,
+         fpr_since_start = 0;
+};
+
+struct FeedbackSummary {
+  uint64_t labels = 0;
+  uint64_t matched = 0;
+  uint64_t pending = 0;
+  uint64_t no_prediction = 0;
+  uint64_t after_horizon = 0;
+  uint64_t duplicates = 0;
+};
+
 struct RunSummary {
   std::string pipeline;
   double elapsed_seconds = 0;
@@ -62,6 +90,8 @@ struct RunSummary {
   std::vector<std::pair<std::string, std::string>> outputs;  // (what, where)
   std::vector<FeatureGroupSummary> groups;
   uint64_t window_rows = 0;  // emitted window rows, including updates
+  std::vector<ModelSummary> models;
+  FeedbackSummary feedback;
 };
 
 struct EngineOptions {

@@ -19,12 +19,79 @@ constexpr OptionSpec kPipelineOptions[] = {
     {"features", OptionType::kSectionList, false, "", "feature",
      "Feature groups: per-event (as-of) window aggregations, emitted tumbling/hopping/session "
      "windows, and keyed tables for enrichment. See docs/concepts/features.md."},
+    {"models", OptionType::kSectionList, false, "", "model",
+     "Models that score a source's events in the stream: tree ensembles and linear models "
+     "from files or the registry, and online learners that learn from feedback."},
+    {"feedback", OptionType::kSection, false, "", "feedback",
+     "Labels that arrive later, joined to logged predictions by event id: they train online "
+     "learners and drive quality metrics."},
     {"state", OptionType::kSection, false, "", "state",
      "Durable state: the embedded online store, the offline history and checkpoints. Without "
      "this section the online store is in memory, no history is kept and no checkpoints are "
      "taken."},
     {"outputs", OptionType::kSection, true, "", "outputs",
      "Where accepted, late and dead-letter records and feature rows go."},
+};
+
+constexpr OptionSpec kModelOptions[] = {
+    {"name", OptionType::kString, true, "", "",
+     "Name of the model in prediction rows, metrics and serving."},
+    {"source", OptionType::kString, true, "", "", "The source whose accepted events are scored."},
+    {"path", OptionType::kPath, false, "", "",
+     "A model file (XGBoost JSON, LightGBM text, eddy.linear JSON or an online snapshot). "
+     "One of `path`, `registry` or `online`."},
+    {"registry", OptionType::kPath, false, "", "",
+     "A model registry directory (see `eddy model`); the model is `registry_name` there."},
+    {"registry_name", OptionType::kString, false, "", "",
+     "The model's name in the registry. Defaults to `name`."},
+    {"version", OptionType::kString, false, "live", "",
+     "Registry version to load: `live` or a number."},
+    {"online", OptionType::kSection, false, "", "online",
+     "Makes this an online learner that starts empty and learns from `feedback`."},
+    {"inputs", OptionType::kMap, false, "", "",
+     "Model input name -> expression over the event's fields and features. Inputs not listed "
+     "take the field or feature of the same name."},
+    {"encode", OptionType::kMap, false, "", "",
+     "Categorical inputs of tree models: input name -> list of values; a value becomes its "
+     "index in the list (unlisted or null values are missing)."},
+    {"missing", OptionType::kEnum, false, "default", "default|skip",
+     "An input that is null: `default` scores with `defaults` (missing = NaN, which tree "
+     "models route by their default direction), `skip` does not score the event (counted)."},
+    {"defaults", OptionType::kMap, false, "", "",
+     "Input name -> number used when the input is null, under `missing: default`."},
+    {"filter", OptionType::kExpression, false, "", "", "Only events passing it are scored."},
+    {"threshold", OptionType::kNumber, false, "0.5", "",
+     "A classifier's decision is score >= threshold (positive class probability)."},
+    {"output", OptionType::kOutput, false, "", "",
+     "Prediction rows: event id, key, model, version, score(s), decision."},
+};
+
+constexpr OptionSpec kOnlineOptions[] = {
+    {"task", OptionType::kEnum, false, "binary", "binary|regression",
+     "`binary`: logistic regression (log loss); `regression`: linear regression (squared "
+     "error)."},
+    {"numeric", OptionType::kStringList, false, "", "",
+     "Numeric inputs (fields, features or names from `inputs`)."},
+    {"hashed", OptionType::kStringList, false, "", "",
+     "String fields or features hashed into the weight vector (feature hashing)."},
+    {"options", OptionType::kMap, false, "", "",
+     "Learner options (optimizer, learning_rate, l1, l2, ftrl_alpha, ftrl_beta, hash_bits, "
+     "standardize, ...): docs/reference/models.md."},
+};
+
+constexpr OptionSpec kFeedbackOptions[] = {
+    {"source", OptionType::kString, true, "", "",
+     "The source of labels. Its event time is when the label became known."},
+    {"id", OptionType::kString, false, "", "",
+     "The labels' field holding the predicted event's id. Defaults to the source's `id`."},
+    {"label", OptionType::kString, true, "", "", "The label field (bool, int or double)."},
+    {"horizon", OptionType::kDuration, false, "30d", "",
+     "A label more than this after its prediction's event time is too late: counted and "
+     "written to `unmatched`, not learned from."},
+    {"metrics_window", OptionType::kInt, false, "10000", "",
+     "Rolling quality metrics cover the last this-many labelled predictions (and since start)."},
+    {"unmatched", OptionType::kOutput, false, "", "",
+     "Labels that never matched a prediction, or came after the horizon, with the reason."},
 };
 
 constexpr OptionSpec kStateOptions[] = {
@@ -250,6 +317,9 @@ constexpr SectionSpec kSections[] = {
     {"derived", "features[].derived[]", "A feature computed by an expression.", kDerivedOptions},
     {"window", "features[].window", "The window of an emitted-window group.", kWindowOptions},
     {"table", "features[].table", "A keyed table group.", kTableOptions},
+    {"model", "models[]", "A model scoring a source's events.", kModelOptions},
+    {"online", "models[].online", "An online learner.", kOnlineOptions},
+    {"feedback", "feedback", "Delayed labels.", kFeedbackOptions},
     {"state", "state", "Durable state of the pipeline.", kStateOptions},
     {"outputs", "outputs",
      "Where records go. Each value is a path (relative to the pipeline file's directory), `-` "

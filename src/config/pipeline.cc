@@ -53,6 +53,10 @@ class Diagnostics {
     errors_.push_back(StrCat(where.ToString(), ": ", msg));
   }
   void Error(const YAML::Node& node, std::string msg) { Error(At(node), std::move(msg)); }
+  // `where` is a location already formatted as "file:line:column".
+  void ErrorAt(std::string_view where, std::string_view msg) {
+    errors_.push_back(StrCat(where, ": ", msg));
+  }
   bool ok() const { return errors_.empty(); }
   Status ToStatus() const {
     std::string msg;
@@ -757,6 +761,135 @@ FeatureGroupSpec ReadFeatureGroup(const YAML::Node& node, size_t index, Diagnost
   return g;
 }
 
+// A map of name -> scalar text; reports non-scalar values.
+std::vector<std::pair<std::string, std::string>> ReadScalarMap(SectionReader& r,
+                                                               std::string_view key,
+                                                               Diagnostics& diags) {
+  std::vector<std::pair<std::string, std::string>> out;
+  YAML::Node m = r.Get(key);
+  if (!m.IsDefined() || m.IsNull()) return out;
+  if (!m.IsMap()) {
+    r.Bad(key, StrCat("expected a map of name to value, got ", NodeKind(m)));
+    return out;
+  }
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    YAML::Node k = it->first;
+    YAML::Node v = it->second;
+    if (!k.IsScalar() || !v.IsScalar()) {
+      diags.Error(k, StrCat(r.context(), ".", key, ": each entry is `name: value`"));
+      continue;
+    }
+    out.emplace_back(k.Scalar(), v.Scalar());
+  }
+  return out;
+}
+
+ModelSpec ReadModel(const YAML::Node& node, size_t index, Diagnostics& diags,
+                    const std::string& base_dir) {
+  ModelSpec m;
+  std::string ctx = StrCat("models[", index, "]");
+  if (node.IsMap() && node["name"].IsDefined() && node["name"].IsScalar()) {
+    ctx = StrCat("model ", Quote(node["name"].Scalar()));
+  }
+  SectionReader r(node, Section("model"), diags, ctx);
+  m.where = r.where().ToString();
+  if (!r.valid()) return m;
+  m.name = r.String("name");
+  if (r.Has("name") && !IsIdentifier(m.name)) {
+    r.Bad("name", StrCat(Quote(m.name), " is not a valid name (letters, digits, underscores)"));
+  }
+  m.source = r.String("source");
+  m.path = r.Path("path", base_dir);
+  m.registry = r.Path("registry", base_dir);
+  m.registry_name = r.String("registry_name");
+  if (m.registry_name.empty()) m.registry_name = m.name;
+  m.version = r.String("version");
+  if (m.version != "live") {
+    bool digits = !m.version.empty();
+    for (char c : m.version) digits &= c >= '0' && c <= '9';
+    if (!digits)
+      r.Bad("version", StrCat("expected `live` or a version number, got ", Quote(m.version)));
+  }
+  YAML::Node online = r.Get("online");
+  if (online.IsDefined()) {
+    m.online = true;
+    SectionReader o(online.IsNull() ? YAML::Node(YAML::NodeType::Map) : online, Section("online"),
+                    diags, StrCat(ctx, ".online"));
+    if (o.valid()) {
+      m.online_task = o.Enum("task");
+      m.numeric = o.StringList("numeric");
+      m.hashed = o.StringList("hashed");
+      m.learner_options = ReadScalarMap(o, "options", diags);
+      if (m.numeric.empty() && m.hashed.empty()) {
+        diags.Error(o.where(), StrCat(ctx,
+                                      ".online: an online learner needs `numeric` and/or "
+                                      "`hashed` inputs"));
+      }
+    }
+  }
+  int sources = (r.Has("path") ? 1 : 0) + (r.Has("registry") ? 1 : 0) + (m.online ? 1 : 0);
+  if (sources != 1) {
+    diags.Error(r.where(), StrCat(ctx, ": give exactly one of `path`, `registry` or `online`"));
+  }
+  if (!r.Has("registry") && (r.Has("registry_name") || r.Has("version"))) {
+    r.Bad(r.Has("version") ? "version" : "registry_name", "only models from a `registry` have it");
+  }
+  m.inputs = ReadScalarMap(r, "inputs", diags);
+  YAML::Node encode = r.Get("encode");
+  if (encode.IsDefined() && !encode.IsNull()) {
+    if (!encode.IsMap()) {
+      r.Bad("encode",
+            StrCat("expected a map of input name to a list of values, got ", NodeKind(encode)));
+    } else {
+      for (auto it = encode.begin(); it != encode.end(); ++it) {
+        YAML::Node k = it->first;
+        YAML::Node v = it->second;
+        if (!k.IsScalar() || !v.IsSequence()) {
+          diags.Error(k, StrCat(ctx, ".encode: each entry is `input: [value, value, ...]`"));
+          continue;
+        }
+        std::vector<std::string> values;
+        for (const auto& item : v) {
+          if (item.IsScalar()) values.push_back(item.Scalar());
+        }
+        m.encode.emplace_back(k.Scalar(), std::move(values));
+      }
+    }
+  }
+  m.skip_missing = r.Enum("missing") == "skip";
+  for (const auto& [name, text] : ReadScalarMap(r, "defaults", diags)) {
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size()) {
+      r.Bad("defaults", StrCat("default of ", Quote(name), " must be a number, got ", Quote(text)));
+      continue;
+    }
+    m.defaults.emplace_back(name, v);
+  }
+  m.filter = r.String("filter");
+  m.filter_where = r.WhereOf("filter").ToString();
+  m.threshold = r.Number("threshold").value_or(0.5);
+  m.output = r.Output("output", base_dir);
+  return m;
+}
+
+FeedbackSpec ReadFeedback(const YAML::Node& node, Diagnostics& diags, const std::string& base_dir) {
+  FeedbackSpec f;
+  SectionReader r(node, Section("feedback"), diags, "feedback");
+  f.where = r.where().ToString();
+  if (!r.valid()) return f;
+  f.enabled = true;
+  f.source = r.String("source");
+  f.id_field = r.String("id");
+  f.label_field = r.String("label");
+  f.horizon = r.GetDuration("horizon");
+  if (f.horizon == Duration::Zero()) r.Bad("horizon", "the horizon must be positive");
+  f.metrics_window = r.Int("metrics_window");
+  if (f.metrics_window < 10) r.Bad("metrics_window", "must be at least 10");
+  f.unmatched = r.Output("unmatched", base_dir);
+  return f;
+}
+
 }  // namespace
 
 Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_name,
@@ -806,9 +939,21 @@ Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_
       std::set<std::string> group_names;
       for (const FeatureGroupSpec& g : spec.features) {
         if (!g.name.empty() && !group_names.insert(g.name).second) {
-          diags.Error(ConfigLocation{diags.file(), 0, 0},
-                      StrCat(g.where, ": feature group name ", Quote(g.name), " is used twice"));
+          diags.ErrorAt(g.where, StrCat("feature group name ", Quote(g.name), " is used twice"));
         }
+      }
+      top.ForEachItem("models", [&](const YAML::Node& item, size_t i) {
+        spec.models.push_back(ReadModel(item, i, diags, spec.base_dir));
+      });
+      std::set<std::string> model_names;
+      for (const ModelSpec& m : spec.models) {
+        if (!m.name.empty() && !model_names.insert(m.name).second) {
+          diags.ErrorAt(m.where, StrCat("model name ", Quote(m.name), " is used twice"));
+        }
+      }
+      YAML::Node feedback = top.Get("feedback");
+      if (feedback.IsDefined() && !feedback.IsNull()) {
+        spec.feedback = ReadFeedback(feedback, diags, spec.base_dir);
       }
       YAML::Node state = top.Get("state");
       if (state.IsDefined()) {

@@ -99,6 +99,42 @@ struct OutputsSpec {
   OutputSpec dead_letter;
 };
 
+// A model scoring a source's events (the `models:` section).
+struct ModelSpec {
+  std::string name;
+  std::string source;
+  std::string path;           // a model file, or
+  std::string registry;       // a registry directory with
+  std::string registry_name;  //   this model name (default: name)
+  std::string version = "live";
+  bool online = false;  // or an online learner
+  std::string online_task = "binary";
+  std::vector<std::string> numeric;
+  std::vector<std::string> hashed;
+  std::vector<std::pair<std::string, std::string>> learner_options;
+  std::vector<std::pair<std::string, std::string>> inputs;  // input -> expression
+  std::vector<std::pair<std::string, std::vector<std::string>>> encode;
+  bool skip_missing = false;
+  std::vector<std::pair<std::string, double>> defaults;
+  std::string filter;
+  std::string filter_where;
+  double threshold = 0.5;
+  OutputSpec output;
+  std::string where;
+};
+
+// Delayed labels (the `feedback:` section).
+struct FeedbackSpec {
+  bool enabled = false;
+  std::string source;
+  std::string id_field;
+  std::string label_field;
+  Duration horizon = Duration::Days(30);
+  int64_t metrics_window = 10000;
+  OutputSpec unmatched;
+  std::string where;
+};
+
 // Durable state (the `state:` section). `enabled` is false when the section is
 // absent: in-memory online store, no history, no checkpoints.
 struct StateSpec {
@@ -119,6 +155,8 @@ struct PipelineSpec {
   std::string base_dir;  // its directory; relative paths resolve here
   std::vector<SourceSpec> sources;
   std::vector<FeatureGroupSpec> features;
+  std::vector<ModelSpec> models;
+  FeedbackSpec feedback;
   StateSpec state;
   OutputsSpec outputs;
 

@@ -19,8 +19,10 @@
 #include "engine/progress.h"
 #include "engine/record_json.h"
 #include "engine/source_pipeline.h"
+#include "features/expr_binding.h"
 #include "features/feature_engine.h"
 #include "ingest/source.h"
+#include "scoring/scoring_engine.h"
 
 namespace eddy {
 namespace {
@@ -127,7 +129,7 @@ struct Output {
   bool csv = false;
 };
 
-class Engine::Impl final : public RecordHandler, public WindowSink {
+class Engine::Impl final : public RecordHandler, public WindowSink, public ScoringSink {
  public:
   Impl(PipelineSpec spec, const EngineOptions& options)
       : spec_(std::move(spec)),
@@ -146,6 +148,13 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
     std::vector<const Schema*> schemas;
     for (const SourceRun& r : sources_) schemas.push_back(&r.pipeline->schema());
     EDDY_ASSIGN_OR_RETURN(features_, FeatureEngine::Create(spec_, schemas));
+    std::vector<std::vector<ExprVariable>> source_vars;
+    for (size_t i = 0; i < spec_.sources.size(); ++i) {
+      std::vector<ExprVariable> vars = FieldVariables(spec_.sources[i]);
+      for (ExprVariable& v : features_->feature_variables(i)) vars.push_back(std::move(v));
+      source_vars.push_back(std::move(vars));
+    }
+    EDDY_ASSIGN_OR_RETURN(scoring_, ScoringEngine::Create(spec_, schemas, source_vars, clock_));
     // Sources feeding tables are polled first in every round, so that with
     // recorded inputs the table rows are known before the events that join
     // them (each round reads one batch per source).
@@ -227,6 +236,13 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
             "features; use jsonl");
       }
     }
+    model_out_.resize(scoring_->num_models());
+    for (size_t i = 0; i < model_out_.size(); ++i) {
+      const ModelSpec& m = scoring_->model_spec(i);
+      EDDY_RETURN_IF_ERROR(OpenOutput(m.output, StrCat("model ", m.name), model_out_[i]));
+    }
+    EDDY_RETURN_IF_ERROR(
+        OpenOutput(spec_.feedback.unmatched, "feedback.unmatched", unmatched_out_));
     window_out_.resize(features_->window_groups().size());
     for (size_t i = 0; i < window_out_.size(); ++i) {
       const FeatureGroupSpec& g = features_->window_spec(i);
@@ -327,6 +343,8 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
     const size_t s = IndexOf(source);
     std::vector<FeatureValue>& values = feature_values_[s];
     features_->OnEvent(s, t, row, values, *this);
+    if (scoring_->has_models(s)) scoring_->OnEvent(s, row, t, values, *this);
+    if (scoring_->is_feedback_source(s)) scoring_->OnLabel(row, t, *this);
     if (features_out_.writer != nullptr && features_->has_event_features(s)) {
       line_.clear();
       if (features_out_.csv) {
@@ -346,7 +364,17 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
   }
 
   void OnWatermark(const SourcePipeline& source, Watermark wm) override {
-    features_->OnWatermark(IndexOf(source), wm, *this);
+    const size_t s = IndexOf(source);
+    features_->OnWatermark(s, wm, *this);
+    scoring_->OnWatermark(s, wm, *this);
+  }
+
+  // ---- ScoringSink ----
+  void OnPredictionRow(size_t model, std::string_view line) override {
+    if (model_out_[model].writer) model_out_[model].writer->WriteLine(line);
+  }
+  void OnUnmatchedLabel(std::string_view line) override {
+    if (unmatched_out_.writer) unmatched_out_.writer->WriteLine(line);
   }
 
   // ---- WindowSink ----
@@ -414,6 +442,10 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
     for (const Output& o : window_out_) {
       if (o.writer) out.push_back(o.writer.get());
     }
+    for (const Output& o : model_out_) {
+      if (o.writer) out.push_back(o.writer.get());
+    }
+    if (unmatched_out_.writer) out.push_back(unmatched_out_.writer.get());
     return out;
   }
 
@@ -488,6 +520,36 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
       }
       s.window_rows = window_rows_;
     }
+    if (scoring_ != nullptr) {
+      for (const ModelRunStats& m : scoring_->model_stats()) {
+        ModelSummary ms;
+        ms.name = m.name;
+        ms.kind = m.kind;
+        ms.version = m.version;
+        ms.scored = m.scored;
+        ms.positives = m.positives;
+        ms.skipped = m.skipped_missing + m.errors;
+        ms.labelled = m.labelled;
+        ms.updates = m.updates;
+        ms.classifier = m.classifier;
+        ms.auc = m.window.auc;
+        ms.log_loss = m.window.log_loss;
+        ms.precision = m.window.precision;
+        ms.recall = m.window.recall;
+        ms.f1 = m.window.f1;
+        ms.false_positive_rate = m.window.false_positive_rate;
+        ms.auc_since_start = m.since_start.auc;
+        ms.recall_since_start = m.since_start.recall;
+        ms.precision_since_start = m.since_start.precision;
+        ms.fpr_since_start = m.since_start.false_positive_rate;
+        ms.window_count = m.classifier ? m.window.count : m.regression_window.count;
+        ms.mae = m.regression_window.mae;
+        ms.rmse = m.regression_window.rmse;
+        s.models.push_back(ms);
+      }
+      FeedbackStats f = scoring_->feedback_stats();
+      s.feedback = {f.labels, f.matched, f.pending, f.no_prediction, f.after_horizon, f.duplicates};
+    }
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     snapshot_ = std::move(s);
   }
@@ -499,6 +561,9 @@ class Engine::Impl final : public RecordHandler, public WindowSink {
   Output accepted_, late_, dead_, features_out_;
   std::vector<Output> window_out_;  // per window group
   std::unique_ptr<FeatureEngine> features_;
+  std::unique_ptr<ScoringEngine> scoring_;
+  std::vector<Output> model_out_;  // per model
+  Output unmatched_out_;
   std::vector<std::vector<FeatureValue>> feature_values_;  // per source, reused
   uint64_t window_rows_ = 0, window_updates_ = 0;
   std::string window_line_;
@@ -598,8 +663,46 @@ std::string Engine::FormatSummary(const RunSummary& s) {
     }
     out += "\n";
   }
-  if (s.window_rows > 0)
+  if (s.window_rows > 0) {
     StrAppend(out, "  window rows emitted: ", FormatCount(s.window_rows), "\n");
+  }
+  for (const ModelSummary& m : s.models) {
+    StrAppend(out, "  model ", m.name, " (", m.kind,
+              m.kind == "static" ? StrCat(" v", m.version)
+                                 : StrCat(", ", FormatCount(m.updates), " updates"),
+              "): ", FormatCount(m.scored), " scored");
+    if (m.classifier) StrAppend(out, ", ", FormatCount(m.positives), " flagged");
+    if (m.skipped > 0) StrAppend(out, ", ", FormatCount(m.skipped), " skipped");
+    if (m.labelled > 0) {
+      char buf[256];
+      if (m.classifier) {
+        std::snprintf(buf, sizeof(buf),
+                      "; last %llu labels: AUC %.3f, precision %.3f, recall %.3f, FPR %.4f",
+                      static_cast<unsigned long long>(m.window_count), m.auc, m.precision, m.recall,
+                      m.false_positive_rate);
+      } else {
+        std::snprintf(buf, sizeof(buf), "; last %llu labels: MAE %.4g, RMSE %.4g",
+                      static_cast<unsigned long long>(m.window_count), m.mae, m.rmse);
+      }
+      out += buf;
+    }
+    out += "\n";
+  }
+  if (s.feedback.labels > 0) {
+    StrAppend(out, "  feedback: ", FormatCount(s.feedback.labels), " labels, ",
+              FormatCount(s.feedback.matched), " matched");
+    if (s.feedback.no_prediction > 0) {
+      StrAppend(out, ", ", FormatCount(s.feedback.no_prediction), " without prediction");
+    }
+    if (s.feedback.after_horizon > 0) {
+      StrAppend(out, ", ", FormatCount(s.feedback.after_horizon), " after the horizon");
+    }
+    if (s.feedback.duplicates > 0) {
+      StrAppend(out, ", ", FormatCount(s.feedback.duplicates), " duplicates");
+    }
+    if (s.feedback.pending > 0) StrAppend(out, ", ", FormatCount(s.feedback.pending), " pending");
+    out += "\n";
+  }
   out += "  outputs:";
   for (const auto& [what, where] : s.outputs) StrAppend(out, " ", what, " -> ", where, ";");
   if (!s.outputs.empty()) out.pop_back();

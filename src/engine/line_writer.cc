@@ -35,7 +35,8 @@ Result<std::unique_ptr<LineWriter>> LineWriter::OpenAt(const std::string& path, 
   if (path == "-" || path == "stderr") return Open(path);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return Status::IoError(StrCat("cannot open output ", Quote(path, 500), ": ", std::strerror(errno)));
+    return Status::IoError(
+        StrCat("cannot open output ", Quote(path, 500), ": ", std::strerror(errno)));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < length) {
@@ -46,7 +47,8 @@ Result<std::unique_ptr<LineWriter>> LineWriter::OpenAt(const std::string& path, 
   }
   if (::ftruncate(fd, static_cast<off_t>(length)) != 0 ||
       ::lseek(fd, static_cast<off_t>(length), SEEK_SET) < 0) {
-    Status s = Status::IoError(StrCat("cannot cut back ", Quote(path, 500), ": ", std::strerror(errno)));
+    Status s =
+        Status::IoError(StrCat("cannot cut back ", Quote(path, 500), ": ", std::strerror(errno)));
     ::close(fd);
     return s;
   }

@@ -136,9 +136,9 @@ namespace {
 // build's string for the same code.
 std::string_view CanonicalCode(std::string_view code) {
   static constexpr std::string_view kCodes[] = {
-      "invalid_json",  "invalid_utf8",     "not_an_object", "duplicate_field", "unknown_field",
-      "wrong_type",    "out_of_range",     "not_finite",    "not_allowed",     "missing_required",
-      "bad_timestamp", "too_large",        "csv_columns",   "csv_quote",       "bad_header"};
+      "invalid_json",  "invalid_utf8", "not_an_object", "duplicate_field", "unknown_field",
+      "wrong_type",    "out_of_range", "not_finite",    "not_allowed",     "missing_required",
+      "bad_timestamp", "too_large",    "csv_columns",   "csv_quote",       "bad_header"};
   for (std::string_view c : kCodes) {
     if (c == code) return c;
   }
@@ -149,8 +149,8 @@ std::string_view CanonicalCode(std::string_view code) {
 
 void SourcePipeline::SaveState(std::string& out) const {
   const SourceCounters& c = counters_;
-  for (uint64_t v : {c.records, c.bytes, c.accepted, c.late, c.dead_letter, c.filtered, c.blank,
-                     c.headers}) {
+  for (uint64_t v :
+       {c.records, c.bytes, c.accepted, c.late, c.dead_letter, c.filtered, c.blank, c.headers}) {
     PutVarint64(out, v);
   }
   PutVarint64(out, c.errors.size());

@@ -139,6 +139,14 @@ std::string_view WindowKindName(WindowKind kind) {
 
 FeatureEngine::~FeatureEngine() = default;
 
+std::vector<ExprVariable> FeatureEngine::feature_variables(size_t s) const {
+  std::vector<ExprVariable> vars;
+  const SourcePlan& plan = sources_[s];
+  for (size_t i = 0; i < plan.names.size(); ++i)
+    vars.push_back({plan.names[i], plan.name_types[i]});
+  return vars;
+}
+
 Result<std::unique_ptr<FeatureEngine>> FeatureEngine::Create(
     const PipelineSpec& spec, const std::vector<const Schema*>& schemas) {
   std::unique_ptr<FeatureEngine> fe(new FeatureEngine());

@@ -39,6 +39,9 @@ class FeatureEngine {
   // The per-event feature names of source `s` (empty if it has no as-of group).
   const std::vector<std::string>& feature_names(size_t s) const { return sources_[s].names; }
   bool has_event_features(size_t s) const { return !sources_[s].names.empty(); }
+  // The per-event features of source `s` as expression variables, aligned
+  // with feature_names(s); `top_k` lists have type kNull (not usable).
+  std::vector<ExprVariable> feature_variables(size_t s) const;
 
   // Processes an accepted event of source `s`: fills `values` (resized to
   // feature_names(s)) and feeds windows and tables; window rows go to `sink`.

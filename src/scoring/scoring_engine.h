@@ -1,0 +1,160 @@
+// ScoringEngine: models in the stream, and the feedback loop.
+//
+// For every accepted event of a source with models, each model whose filter
+// passes is scored on inputs computed from the event's fields and features
+// (InputMapper), and a prediction row (event id, key, model, version,
+// score(s), decision) goes to the model's output. Static models (tree
+// ensembles, linear models) are served from a ModelSlot, so a new version can
+// be swapped in atomically; online learners score with their current
+// weights.
+//
+// Feedback. Predictions are logged by event id (with the inputs an online
+// learner saw). Labels come from the feedback source; a label with event time
+// L is held until every model source's watermark has reached L — when, in
+// event time, the label becomes known — then joined with the logged
+// prediction: online learners learn from the inputs as they were at
+// prediction time (never later values), and each model's rolling quality
+// metrics are updated. A label with no prediction, a second label for one
+// prediction, or one more than `horizon` after its prediction is counted and
+// written to the `unmatched` output with the reason. Because labels are
+// released by watermarks, learning happens at the same point of the stream in
+// a live run and in a replay.
+//
+// One thread uses a ScoringEngine (the engine's loop).
+
+#ifndef EDDY_SCORING_SCORING_ENGINE_H_
+#define EDDY_SCORING_SCORING_ENGINE_H_
+
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "config/pipeline.h"
+#include "features/feature_value.h"
+#include "ingest/schema.h"
+#include "model/metrics.h"
+#include "model/model_slot.h"
+#include "model/online_learner.h"
+#include "model/registry.h"
+#include "scoring/input_mapper.h"
+
+namespace eddy {
+
+// Where scoring writes its rows (the engine's outputs).
+class ScoringSink {
+ public:
+  virtual ~ScoringSink() = default;
+  virtual void OnPredictionRow(size_t model, std::string_view json_line) = 0;
+  virtual void OnUnmatchedLabel(std::string_view json_line) = 0;
+};
+
+struct ModelRunStats {
+  std::string name;
+  std::string kind;  // "static" or "online"
+  int64_t version = 0;
+  uint64_t scored = 0;
+  uint64_t positives = 0;  // decisions >= threshold
+  uint64_t skipped_missing = 0;
+  uint64_t filtered = 0;
+  uint64_t errors = 0;
+  uint64_t labelled = 0;  // predictions joined with a label
+  uint64_t updates = 0;   // online: examples learned from
+  bool classifier = true;
+  ClassifierReport window, since_start;
+  RegressorReport regression_window, regression_since_start;
+};
+
+struct FeedbackStats {
+  uint64_t labels = 0;
+  uint64_t matched = 0;
+  uint64_t pending = 0;  // held until the predictions' watermark passes them
+  uint64_t no_prediction = 0;
+  uint64_t after_horizon = 0;
+  uint64_t duplicates = 0;
+  uint64_t logged = 0;  // predictions kept for joining
+};
+
+class ScoringEngine {
+ public:
+  // `source_vars[s]` are the variables an event of source s provides (its
+  // fields, then its features); `schemas[s]` its schema.
+  static Result<std::unique_ptr<ScoringEngine>> Create(
+      const PipelineSpec& spec, const std::vector<const Schema*>& schemas,
+      const std::vector<std::vector<ExprVariable>>& source_vars, Clock& clock);
+  ~ScoringEngine();
+
+  bool has_models(size_t source) const;
+  bool is_feedback_source(size_t source) const {
+    return feedback_source_ == static_cast<int>(source);
+  }
+  size_t num_models() const { return models_.size(); }
+  const ModelSpec& model_spec(size_t i) const;
+
+  // Scores an accepted event of `source`. `features` is its feature row.
+  void OnEvent(size_t source, const Row& row, EventTime t,
+               const std::vector<FeatureValue>& features, ScoringSink& sink);
+  // An accepted record of the feedback source.
+  void OnLabel(const Row& row, EventTime t, ScoringSink& sink);
+  // A source's watermark advanced: release labels, expire old predictions.
+  void OnWatermark(size_t source, Watermark wm, ScoringSink& sink);
+
+  std::vector<ModelRunStats> model_stats() const;
+  FeedbackStats feedback_stats() const;
+
+  // The online learner of model `i`, or null.
+  const OnlineLearner* learner(size_t i) const;
+
+  // Checkpoints: learners, logged predictions, pending labels, counters.
+  void SaveState(std::string& out) const;
+  Status RestoreState(std::string_view bytes);
+
+ private:
+  struct ModelRun;
+  struct Logged;
+  struct PendingLabel {
+    int64_t time;
+    uint64_t seq;
+    std::string id;
+    double label;
+    friend bool operator>(const PendingLabel& a, const PendingLabel& b) {
+      return a.time != b.time ? a.time > b.time : a.seq > b.seq;
+    }
+  };
+
+  ScoringEngine() = default;
+  void Join(const PendingLabel& label, ScoringSink& sink);
+  void Unmatched(const PendingLabel& label, std::string_view reason,
+                 std::optional<int64_t> prediction_time, ScoringSink& sink);
+  void Expire();
+
+  std::vector<std::unique_ptr<ModelRun>> models_;
+  std::vector<const Schema*> schemas_;
+  std::vector<std::vector<size_t>> models_of_source_;
+  std::vector<Watermark> watermarks_;  // per source
+  Clock* clock_ = nullptr;
+
+  // Feedback.
+  FeedbackSpec feedback_;
+  int feedback_source_ = -1;
+  int id_index_ = -1, label_index_ = -1;  // in the feedback source's schema
+  std::vector<size_t> prediction_sources_;
+  std::unordered_map<std::string, Logged> log_;
+  std::priority_queue<PendingLabel, std::vector<PendingLabel>, std::greater<>> pending_;
+  std::priority_queue<std::pair<int64_t, std::string>, std::vector<std::pair<int64_t, std::string>>,
+                      std::greater<>>
+      expiry_;
+  uint64_t label_seq_ = 0;
+  FeedbackStats fb_;
+
+  // Scratch.
+  std::vector<ExprValue> values_;
+  std::string line_;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_SCORING_SCORING_ENGINE_H_
