@@ -49,14 +49,49 @@ std::array<uint32_t, 256> MakeCrcTable() {
   return t;
 }
 
-}  // namespace
-
-uint32_t Crc32c(std::string_view data, uint32_t crc) {
+uint32_t Crc32cTable(std::string_view data, uint32_t crc) {
   static const std::array<uint32_t, 256> kTable = MakeCrcTable();
   uint32_t c = ~crc;
   for (unsigned char b : data) c = kTable[(c ^ b) & 0xff] ^ (c >> 8);
   return ~c;
 }
+
+#if defined(__x86_64__)
+// The SSE4.2 crc32 instruction computes CRC-32C (the same polynomial); about
+// 8x faster than the table. Chosen at run time, so the binary still runs on
+// CPUs without it.
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(std::string_view data, uint32_t crc) {
+  uint64_t c = ~crc;
+  const char* p = data.data();
+  size_t n = data.size();
+  while (n >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n > 0) {
+    c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*p));
+    ++p;
+    --n;
+  }
+  return ~c32;
+}
+#endif
+
+}  // namespace
+
+uint32_t Crc32c(std::string_view data, uint32_t crc) {
+#if defined(__x86_64__)
+  static const bool kHardware = __builtin_cpu_supports("sse4.2");
+  if (kHardware) return Crc32cHardware(data, crc);
+#endif
+  return Crc32cTable(data, crc);
+}
+
+
 
 bool ByteReader::Need(size_t n, std::string_view what) {
   if (!ok()) return false;
