@@ -11,6 +11,7 @@
 
 #include "base/strings.h"
 #include "base/time.h"
+#include "cli/store_commands.h"
 #include "config/options.h"
 #include "eddy/engine.h"
 
@@ -29,7 +30,10 @@ commands:
   run PIPELINE                       run a pipeline until its inputs end or SIGINT/SIGTERM
   replay PIPELINE --input FILE --output FILE
                                      run a recorded input through a pipeline and write
-                                     the accepted records
+                                     its feature rows (or accepted records)
+  training-set PIPELINE --labels L --output F
+                                     point-in-time training set from the history
+  export PIPELINE --output PATH      export the offline history (csv, jsonl, parquet)
   reference                          print the pipeline-file reference (Markdown)
   help [COMMAND]                     show help for a command
 
@@ -286,6 +290,8 @@ int Main(int argc, char** argv) {
   if (cmd == "validate") return CmdValidate(argc, argv);
   if (cmd == "run") return CmdRun(argc, argv);
   if (cmd == "replay") return CmdReplay(argc, argv);
+  if (cmd == "training-set") return RunTrainingSetCommand(argc, argv);
+  if (cmd == "export") return RunExportCommand(argc, argv);
   if (cmd == "reference") {
     Print(stdout, GeneratePipelineReference());
     return 0;

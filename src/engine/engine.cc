@@ -23,6 +23,8 @@
 #include "features/feature_engine.h"
 #include "ingest/source.h"
 #include "scoring/scoring_engine.h"
+#include "store/history.h"
+#include "store/online_store.h"
 
 namespace eddy {
 namespace {
@@ -236,6 +238,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
             "features; use jsonl");
       }
     }
+    EDDY_RETURN_IF_ERROR(OpenState());
     model_out_.resize(scoring_->num_models());
     for (size_t i = 0; i < model_out_.size(); ++i) {
       const ModelSpec& m = scoring_->model_spec(i);
@@ -258,6 +261,59 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     }
     UpdateSnapshot(now);
     return Status::OK();
+  }
+
+  // The online store and the history, when the pipeline has durable state;
+  // an in-memory online store otherwise.
+  Status OpenState() {
+    const StateSpec& st = spec_.state;
+    if (st.enabled) {
+      std::error_code ec;
+      std::filesystem::create_directories(st.dir, ec);
+      if (ec)
+        return Status::IoError(
+            StrCat("state.dir: cannot create ", Quote(st.dir, 500), ": ", ec.message()));
+    }
+    if (!st.enabled || st.online_store == "memory") {
+      store_ = OpenMemoryStore();
+    } else {
+      RocksDbStoreOptions o;
+      o.cache_entries = static_cast<size_t>(st.cache_entries);
+      auto store = OpenRocksDbStore(st.dir + "/online", o);
+      if (!store.ok()) return store.status().WithContext("state.online_store");
+      store_ = std::move(store).value();
+    }
+    if (st.enabled && st.history) {
+      std::vector<HistoryGroup> groups;
+      for (size_t g = 0; g < features_->asof_groups().size(); ++g) {
+        groups.push_back({features_->asof_groups()[g]->name(), features_->group_feature_names(g)});
+      }
+      auto h = HistoryWriter::Open(st.dir + "/history", groups);
+      if (!h.ok()) return h.status().WithContext("state.history");
+      history_ = std::move(h).value();
+    }
+    return Status::OK();
+  }
+
+  // Writes the per-event groups' vectors of the event just computed to the
+  // online store and the history.
+  void StoreFeatures(size_t s, EventTime t) {
+    if (features_->last_slices().empty()) return;
+    const std::vector<FeatureValue>& values = feature_values_[s];
+    stored_.event_time = t;
+    stored_.computed_at =
+        spec_.state.availability_event_time ? ProcessingTime::FromMicros(t.micros()) : batch_now_;
+    for (const FeatureEngine::GroupSlice& slice : features_->last_slices()) {
+      stored_.values.assign(values.begin() + static_cast<ptrdiff_t>(slice.offset),
+                            values.begin() + static_cast<ptrdiff_t>(slice.offset + slice.count));
+      const std::string& group = features_->asof_groups()[slice.group]->name();
+      Status ps = store_->Put(group, slice.key, stored_);
+      if (!ps.ok() && state_error_.ok()) state_error_ = ps.WithContext("online store");
+      if (history_) {
+        Status hs = history_->Append(static_cast<uint32_t>(slice.group), slice.key, stored_);
+        if (!hs.ok() && state_error_.ok()) state_error_ = hs.WithContext("history");
+      }
+    }
   }
 
   Status OpenOutput(const OutputSpec& spec, std::string_view what, Output& out) {
@@ -295,6 +351,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         result = r.source->Poll(kPollBatch, idle_round ? kIdleWait : Duration::Zero(), r.batch);
         if (!result.ok()) break;
         now = clock_.Now();
+        batch_now_ = now;
         for (const RawRecord& rec : r.batch.records) r.pipeline->Process(rec, now, *this);
         r.pipeline->counters().bytes += r.batch.bytes_read;
         for (Partition p : r.batch.ended) r.pipeline->EndPartition(p, *this);
@@ -303,6 +360,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       }
       if (!result.ok() || all_done) break;
       result = OutputStatus();
+      if (result.ok()) result = state_error_;
       if (!result.ok()) break;
       // Idleness is checked every round: a busy source must not keep another
       // source's silent partitions from going idle.
@@ -318,6 +376,14 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     }
     for (LineWriter* w : Writers()) {
       Status s = w->Close();
+      if (result.ok()) result = s;
+    }
+    if (history_) {
+      Status s = history_->Flush(/*sync=*/true);
+      if (result.ok()) result = s;
+    }
+    if (store_) {
+      Status s = store_->Flush();
       if (result.ok()) result = s;
     }
     UpdateSnapshot(clock_.Now());
@@ -343,6 +409,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     const size_t s = IndexOf(source);
     std::vector<FeatureValue>& values = feature_values_[s];
     features_->OnEvent(s, t, row, values, *this);
+    StoreFeatures(s, t);
     if (scoring_->has_models(s)) scoring_->OnEvent(s, row, t, values, *this);
     if (scoring_->is_feedback_source(s)) scoring_->OnLabel(row, t, *this);
     if (features_out_.writer != nullptr && features_->has_event_features(s)) {
@@ -562,6 +629,11 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   std::vector<Output> window_out_;  // per window group
   std::unique_ptr<FeatureEngine> features_;
   std::unique_ptr<ScoringEngine> scoring_;
+  std::unique_ptr<OnlineStore> store_;
+  std::unique_ptr<HistoryWriter> history_;
+  StoredVector stored_;  // scratch
+  ProcessingTime batch_now_;
+  Status state_error_;
   std::vector<Output> model_out_;  // per model
   Output unmatched_out_;
   std::vector<std::vector<FeatureValue>> feature_values_;  // per source, reused

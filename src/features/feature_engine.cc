@@ -139,6 +139,27 @@ std::string_view WindowKindName(WindowKind kind) {
 
 FeatureEngine::~FeatureEngine() = default;
 
+std::string FeatureEngine::EncodeKeyParts(const std::vector<std::string>& parts) {
+  if (parts.size() == 1) return parts[0];
+  std::string out;
+  for (const std::string& p : parts) StrAppend(out, p.size(), ":", p);
+  return out;
+}
+
+std::vector<std::string> FeatureEngine::group_feature_names(size_t g) const {
+  for (const SourcePlan& plan : sources_) {
+    for (const AsOfRef& ref : plan.asof) {
+      if (static_cast<size_t>(ref.group) != g) continue;
+      size_t count = ref.num_aggs + ref.derived.size();
+      for (const Join& j : ref.joins) count += j.fields.size();
+      return std::vector<std::string>(
+          plan.names.begin() + static_cast<ptrdiff_t>(ref.offset),
+          plan.names.begin() + static_cast<ptrdiff_t>(ref.offset + count));
+    }
+  }
+  return {};
+}
+
 std::vector<ExprVariable> FeatureEngine::feature_variables(size_t s) const {
   std::vector<ExprVariable> vars;
   const SourcePlan& plan = sources_[s];
@@ -375,6 +396,7 @@ void FeatureEngine::OnEvent(size_t s, EventTime t, const Row& row,
     EncodeKey(row, ref.key, key_);
     tables_[static_cast<size_t>(ref.index)]->OnEvent(key_, t, row);
   }
+  slices_.clear();
   for (const AsOfRef& ref : plan.asof) {
     std::span<FeatureValue> out(values.data() + ref.offset, ref.num_aggs);
     if (AnyNull(row, ref.key)) {
@@ -382,6 +404,9 @@ void FeatureEngine::OnEvent(size_t s, EventTime t, const Row& row,
     } else {
       EncodeKey(row, ref.key, key_);
       asof_[static_cast<size_t>(ref.group)]->OnEvent(key_, t, row, out);
+      size_t count = ref.num_aggs + ref.derived.size();
+      for (const Join& j : ref.joins) count += j.fields.size();
+      slices_.push_back({static_cast<size_t>(ref.group), ref.offset, count, key_});
     }
     size_t next = ref.offset + ref.num_aggs;
     for (const Join& j : ref.joins) {

@@ -49,6 +49,23 @@ class FeatureEngine {
                WindowSink& sink);
   void OnWatermark(size_t s, Watermark wm, WindowSink& sink);
 
+  // The per-event groups' parts of the row OnEvent just computed: which
+  // group, where its features sit in the row (aggregations, joins and derived
+  // features, in order) and the key it was computed for (encoded as the
+  // online store and history key it). Groups whose key was null are absent.
+  struct GroupSlice {
+    size_t group;  // index into asof_groups()
+    size_t offset;
+    size_t count;
+    std::string key;
+  };
+  const std::vector<GroupSlice>& last_slices() const { return slices_; }
+  // Names of the features of per-event group `g`, in row order.
+  std::vector<std::string> group_feature_names(size_t g) const;
+  // Encodes key field values as OnEvent does (single field: its text;
+  // several: length-prefixed parts). For serving requests.
+  static std::string EncodeKeyParts(const std::vector<std::string>& parts);
+
   const std::vector<std::unique_ptr<WindowGroup>>& window_groups() const { return windows_; }
   const std::vector<std::unique_ptr<AsOfGroup>>& asof_groups() const { return asof_; }
   // The spec of window group i (its output).
@@ -99,6 +116,7 @@ class FeatureEngine {
   // Per table, per source: the horizon that source's events allow.
   std::vector<std::vector<EventTime>> table_horizons_;
   std::string key_, key_json_;
+  std::vector<GroupSlice> slices_;
   std::vector<ExprValue> expr_values_;
 };
 
