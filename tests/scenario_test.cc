@@ -34,15 +34,17 @@ class ScenarioTest : public ::testing::TestWithParam<std::string> {};
 
 // Compares an output file with the expected JSON lines (each expected line is
 // a subset of the actual line at the same position; counts must match).
+// CSV outputs (files ending in .csv) compare line by line, exactly.
 void ExpectLines(const std::string& what, const std::vector<std::string>& actual,
-                 const std::string& expected_text) {
+                 const std::string& expected_text, bool csv = false) {
   std::vector<std::string> expected;
   for (auto& l : SplitLines(expected_text)) {
     if (!l.empty() && l[0] != '#') expected.push_back(l);
   }
   EXPECT_EQ(actual.size(), expected.size()) << what << ": wrong number of records";
   for (size_t i = 0; i < std::min(actual.size(), expected.size()); ++i) {
-    std::string diff = JsonSubsetDiff(expected[i], actual[i]);
+    std::string diff = csv ? (expected[i] == actual[i] ? "" : "lines differ")
+                           : JsonSubsetDiff(expected[i], actual[i]);
     EXPECT_EQ(diff, "") << what << " record " << i << "\n  actual:   " << actual[i]
                         << "\n  expected: " << expected[i];
   }
@@ -78,12 +80,61 @@ TEST_P(ScenarioTest, ProducesExpectedOutputs) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   RunSummary summary = (*engine)->Summary();
 
-  for (const char* output : {"accepted", "late", "dead_letter"}) {
-    if (!expect[output]) continue;
+  // Every other key of `expect` names an output file.
+  for (const auto& kv : expect) {
+    const std::string output = kv.first.as<std::string>();
+    if (output == "summary" || output == "models" || output == "feedback" || output == "error") {
+      continue;
+    }
     std::string file = scenario["outputs"] && scenario["outputs"][output]
                            ? scenario["outputs"][output].as<std::string>()
-                           : std::string("out/") + output + ".jsonl";
-    ExpectLines(output, ReadLines(dir.File(file)), expect[output].as<std::string>());
+                           : "out/" + output + ".jsonl";
+    const bool csv = file.size() > 4 && file.compare(file.size() - 4, 4, ".csv") == 0;
+    ExpectLines(output, ReadLines(dir.File(file)),
+                kv.second.IsNull() ? std::string() : kv.second.as<std::string>(), csv);
+  }
+  if (expect["models"]) {
+    for (const auto& m : expect["models"]) {
+      const std::string name = m.first.as<std::string>();
+      const ModelSummary* found = nullptr;
+      for (const auto& ms : summary.models) {
+        if (ms.name == name) found = &ms;
+      }
+      ASSERT_NE(found, nullptr) << "no model " << name << " in summary";
+      for (const auto& kv : m.second) {
+        const std::string key = kv.first.as<std::string>();
+        if (key == "kind") {
+          EXPECT_EQ(found->kind, kv.second.as<std::string>()) << name << ".kind";
+          continue;
+        }
+        const int64_t want = kv.second.as<int64_t>();
+        const int64_t got = key == "version"     ? found->version
+                            : key == "scored"    ? static_cast<int64_t>(found->scored)
+                            : key == "positives" ? static_cast<int64_t>(found->positives)
+                            : key == "skipped"   ? static_cast<int64_t>(found->skipped)
+                            : key == "labelled"  ? static_cast<int64_t>(found->labelled)
+                            : key == "updates"   ? static_cast<int64_t>(found->updates)
+                                                 : INT64_MIN;
+        ASSERT_NE(got, INT64_MIN) << "unknown model summary key " << key;
+        EXPECT_EQ(got, want) << name << "." << key;
+      }
+    }
+  }
+  if (expect["feedback"]) {
+    const FeedbackSummary& f = summary.feedback;
+    for (const auto& kv : expect["feedback"]) {
+      const std::string key = kv.first.as<std::string>();
+      const uint64_t want = kv.second.as<uint64_t>();
+      const uint64_t got = key == "labels"          ? f.labels
+                           : key == "matched"       ? f.matched
+                           : key == "pending"       ? f.pending
+                           : key == "no_prediction" ? f.no_prediction
+                           : key == "after_horizon" ? f.after_horizon
+                           : key == "duplicates"    ? f.duplicates
+                                                    : UINT64_MAX;
+      ASSERT_NE(got, UINT64_MAX) << "unknown feedback summary key " << key;
+      EXPECT_EQ(got, want) << "feedback." << key;
+    }
   }
   if (expect["summary"]) {
     for (const auto& src : expect["summary"]) {

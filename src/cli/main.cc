@@ -11,6 +11,7 @@
 
 #include "base/strings.h"
 #include "base/time.h"
+#include "cli/model_command.h"
 #include "cli/store_commands.h"
 #include "config/options.h"
 #include "eddy/engine.h"
@@ -34,6 +35,7 @@ commands:
   training-set PIPELINE --labels L --output F
                                      point-in-time training set from the history
   export PIPELINE --output PATH      export the offline history (csv, jsonl, parquet)
+  model COMMAND REGISTRY ...         register, list, show, promote, roll back model versions
   reference                          print the pipeline-file reference (Markdown)
   help [COMMAND]                     show help for a command
 
@@ -283,7 +285,13 @@ int Main(int argc, char** argv) {
       Print(stdout, kRunHelp);
     else if (topic == "replay")
       Print(stdout, kReplayHelp);
-    else
+    else if (topic == "model" || topic == "training-set" || topic == "export") {
+      std::string t(topic), h = "--help";
+      char* args[] = {argv[0], t.data(), h.data(), nullptr};
+      if (topic == "model") return RunModelCommand(3, args);
+      if (topic == "export") return RunExportCommand(3, args);
+      return RunTrainingSetCommand(3, args);
+    } else
       Print(stdout, kUsage);
     return 0;
   }
@@ -291,6 +299,7 @@ int Main(int argc, char** argv) {
   if (cmd == "run") return CmdRun(argc, argv);
   if (cmd == "replay") return CmdReplay(argc, argv);
   if (cmd == "training-set") return RunTrainingSetCommand(argc, argv);
+  if (cmd == "model") return RunModelCommand(argc, argv);
   if (cmd == "export") return RunExportCommand(argc, argv);
   if (cmd == "reference") {
     Print(stdout, GeneratePipelineReference());

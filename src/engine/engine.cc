@@ -118,6 +118,10 @@ Status CheckOutputs(const PipelineSpec& spec) {
     o.path = g.output;
     EDDY_RETURN_IF_ERROR(check(o, StrCat("(feature group ", g.name, ")")));
   }
+  for (const ModelSpec& m : spec.models) {
+    EDDY_RETURN_IF_ERROR(check(m.output, StrCat("(model ", m.name, ")")));
+  }
+  EDDY_RETURN_IF_ERROR(check(spec.feedback.unmatched, "(feedback.unmatched)"));
   EDDY_RETURN_IF_ERROR(check(spec.outputs.late, "late"));
   EDDY_RETURN_IF_ERROR(check(spec.outputs.dead_letter, "dead_letter"));
   return Status::OK();
@@ -139,6 +143,11 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         clock_(options.clock != nullptr ? *options.clock : Clock::System()) {}
 
   Status Plan() {
+    if (!options_.replay_input.empty()) {
+      for (size_t i = 0; i < spec_.sources.size(); ++i) {
+        if (spec_.sources[i].path == ReplayPath()) replay_source_ = static_cast<int>(i);
+      }
+    }
     EDDY_RETURN_IF_ERROR(CheckOutputs(spec_));
     for (const SourceSpec& s : spec_.sources) {
       EDDY_ASSIGN_OR_RETURN(auto pipeline, SourcePipeline::Create(s));
@@ -199,6 +208,20 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         if (!g.output.empty()) StrAppend(out, " -> ", DisplayPath(g.output));
       }
       out += "\n";
+    }
+    for (const ModelSpec& m : spec_.models) {
+      StrAppend(out, "  model ", m.name, " scores ", m.source, ": ",
+                m.online         ? StrCat("online ", m.online_task, " learner")
+                : m.path.empty() ? StrCat("registry ", DisplayPath(m.registry), " ",
+                                          m.registry_name, "@", m.version)
+                                 : DisplayPath(m.path));
+      if (!m.filter.empty()) StrAppend(out, ", filter ", m.filter);
+      out += "\n";
+    }
+    if (spec_.feedback.enabled) {
+      StrAppend(out, "  feedback from ", spec_.feedback.source, ": label ",
+                spec_.feedback.label_field, ", horizon ", FormatDuration(spec_.feedback.horizon),
+                "\n");
     }
     StrAppend(out, "  outputs: ");
     bool first = true;
@@ -345,7 +368,19 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       }
       bool any_data = false, all_done = true;
       ProcessingTime now = clock_.Now();
-      for (SourceRun& r : sources_) {
+      // Sources are read in event-time step: each round polls the source
+      // whose watermark is furthest behind (sources feeding tables first on
+      // ties), and stops at the first that has data. So with recorded inputs
+      // labels, tables and events interleave by event time, identically in
+      // every run, instead of by file size.
+      std::vector<SourceRun*> order;
+      for (SourceRun& r : sources_) order.push_back(&r);
+      std::stable_sort(order.begin(), order.end(), [](const SourceRun* a, const SourceRun* b) {
+        return a->pipeline->watermark() < b->pipeline->watermark();
+      });
+      for (SourceRun* rp : order) {
+        SourceRun& r = *rp;
+        if (any_data) break;
         if (r.done) continue;
         all_done = false;
         result = r.source->Poll(kPollBatch, idle_round ? kIdleWait : Duration::Zero(), r.batch);
@@ -401,18 +436,19 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   // ---- RecordHandler ----
   void OnAccepted(const SourcePipeline& source, const RawRecord& rec, const Row& row,
                   EventTime t) override {
-    if (accepted_.writer != nullptr) {
+    const size_t s = IndexOf(source);
+    const bool to_output = replay_source_ < 0 || static_cast<size_t>(replay_source_) == s;
+    if (accepted_.writer != nullptr && to_output) {
       line_.clear();
       AppendAcceptedJson(line_, source, rec, row, t);
       accepted_.writer->WriteLine(line_);
     }
-    const size_t s = IndexOf(source);
     std::vector<FeatureValue>& values = feature_values_[s];
     features_->OnEvent(s, t, row, values, *this);
     StoreFeatures(s, t);
     if (scoring_->has_models(s)) scoring_->OnEvent(s, row, t, values, *this);
     if (scoring_->is_feedback_source(s)) scoring_->OnLabel(row, t, *this);
-    if (features_out_.writer != nullptr && features_->has_event_features(s)) {
+    if (features_out_.writer != nullptr && features_->has_event_features(s) && to_output) {
       line_.clear();
       if (features_out_.csv) {
         AppendFeatureRowCsv(line_, source, row, t, values);
@@ -486,6 +522,12 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     bool done = false;
   };
 
+  std::string ReplayPath() const {
+    return options_.replay_input == "-"
+               ? "-"
+               : std::filesystem::absolute(options_.replay_input).lexically_normal().string();
+  }
+
   bool FeedsTable(size_t source) const {
     for (const FeatureGroupSpec& g : spec_.features) {
       if (g.table && g.source == spec_.sources[source].name) return true;
@@ -540,6 +582,13 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     }
     for (const FeatureGroupSpec& g : spec_.features) {
       if (!g.output.empty()) out.emplace_back(g.name, DisplayPath(g.output));
+    }
+    for (const ModelSpec& m : spec_.models) {
+      if (m.output.enabled())
+        out.emplace_back(StrCat("model ", m.name), DisplayPath(m.output.path));
+    }
+    if (spec_.feedback.unmatched.enabled()) {
+      out.emplace_back("unmatched labels", DisplayPath(spec_.feedback.unmatched.path));
     }
     out.emplace_back("late", DisplayPath(spec_.outputs.late.path));
     out.emplace_back("dead-letter", DisplayPath(spec_.outputs.dead_letter.path));
@@ -633,6 +682,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   std::unique_ptr<HistoryWriter> history_;
   StoredVector stored_;  // scratch
   ProcessingTime batch_now_;
+  int replay_source_ = -1;  // eddy replay: the source whose rows go to --output
   Status state_error_;
   std::vector<Output> model_out_;  // per model
   Output unmatched_out_;

@@ -1,7 +1,10 @@
 #include "scoring/scoring_engine.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <filesystem>
+#include <limits>
 #include <map>
 
 #include "base/coding.h"
@@ -21,7 +24,10 @@ struct ScoringEngine::ModelRun {
   // Online learners.
   std::unique_ptr<OnlineLearner> learner;
   std::vector<int> numeric;  // mapper input per numeric feature
-  std::vector<int> hashed;   // variable per hashed field
+  // String inputs hashed by the model (an online learner's `hashed`, or the
+  // hashed fields of a static linear model): the variable and the field name.
+  std::vector<int> hashed;
+  std::vector<std::string> hashed_names;
   bool classifier = true;
   bool multiclass = false;
   ClassifierMetrics cls;
@@ -32,6 +38,7 @@ struct ScoringEngine::ModelRun {
   std::vector<bool> missing;
   std::vector<std::string> cat_text;
   std::vector<CategoricalValue> cats;
+  std::vector<uint32_t> cat_field;  // index into hashed of each entry of cats
 
   ModelRun(size_t window, double threshold) : cls(window, threshold), reg(window) {}
 };
@@ -42,8 +49,10 @@ struct ScoringEngine::Logged {
   struct Entry {
     uint32_t model;
     double score;
-    std::vector<double> numeric;    // online learners: inputs at prediction time
-    std::vector<std::string> cats;  // ... and hashed string values
+    std::vector<double> numeric;  // online learners: inputs at prediction time
+    // ... and the hashed string values that were not null: (index into the
+    // model's hashed fields, value).
+    std::vector<std::pair<uint32_t, std::string>> cats;
   };
   std::vector<Entry> entries;
 };
@@ -93,6 +102,46 @@ void AppendKey(std::string& out, const Schema& schema, const Row& row) {
   }
 }
 
+// An expression value as the text a hashed input hashes; false for null.
+bool HashedText(const ExprValue& v, std::string& text) {
+  text.clear();
+  switch (v.type) {
+    case ExprType::kNull:
+      return false;
+    case ExprType::kString:
+      text.assign(v.s);
+      return true;
+    case ExprType::kBool:
+      text = v.b ? "true" : "false";
+      return true;
+    case ExprType::kInt:
+      AppendInt(text, v.i);
+      return true;
+    case ExprType::kDouble:
+      AppendDouble(text, v.d);
+      return true;
+  }
+  return false;
+}
+
+// Appends a score as JSON: non-finite scores are null.
+void AppendScore(std::string& out, double v) {
+  if (std::isfinite(v)) {
+    AppendDouble(out, v);
+  } else {
+    out.append("null");
+  }
+}
+
+// The earliest event time a source may still accept: watermark -
+// allowed_lateness; INT64_MIN before the first watermark, INT64_MAX at the
+// end of input.
+int64_t StillOpenFrom(Watermark wm, Duration lateness) {
+  if (wm.is_end_of_time()) return INT64_MAX;
+  if (wm.is_min()) return INT64_MIN;
+  return (wm.time() - lateness).micros();
+}
+
 }  // namespace
 
 ScoringEngine::~ScoringEngine() = default;
@@ -113,6 +162,7 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
   e->clock_ = &clock;
   e->models_of_source_.resize(spec.sources.size());
   e->watermarks_.assign(spec.sources.size(), Watermark::Min());
+  for (const SourceSpec& s : spec.sources) e->lateness_.push_back(s.watermark.allowed_lateness);
   std::vector<std::string> source_names;
   for (const SourceSpec& s : spec.sources) source_names.push_back(s.name);
   auto source_index = [&](const std::string& name) -> int {
@@ -172,6 +222,7 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
         int idx = run->mapper.FindVariable(h);
         if (idx < 0) return fail(StrCat("hashed input ", Quote(h), " is not a field or feature"));
         run->hashed.push_back(idx);
+        run->hashed_names.push_back(h);
       }
       EDDY_ASSIGN_OR_RETURN(run->learner, OnlineLearner::Create(std::move(options).value()));
       run->classifier = m.online_task != "regression";
@@ -185,6 +236,11 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
         if (!loaded.ok()) return fail(loaded.status().message());
         model = std::move(loaded).value();
       } else {
+        // Opening a registry creates it; a pipeline only reads one.
+        std::error_code ec;
+        if (!std::filesystem::is_directory(m.registry, ec)) {
+          return fail(StrCat("registry ", Quote(m.registry, 500), " is not a directory"));
+        }
         auto registry = ModelRegistry::Open(m.registry, clock);
         if (!registry.ok()) return fail(registry.status().message());
         if (m.version == "live") {
@@ -192,7 +248,13 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
           if (!live.ok()) return fail(live.status().message());
           version = *live;
         } else {
-          version = ModelVersion(std::stoll(m.version));
+          int64_t v = 0;
+          auto [ptr, err] =
+              std::from_chars(m.version.data(), m.version.data() + m.version.size(), v);
+          if (err != std::errc() || ptr != m.version.data() + m.version.size() || v < 1) {
+            return fail(StrCat("version ", Quote(m.version), " is not a version number"));
+          }
+          version = ModelVersion(v);
         }
         auto loaded = registry->Load(m.registry_name, version);
         if (!loaded.ok()) return fail(loaded.status().message());
@@ -200,10 +262,26 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
       }
       run->classifier = model->info().task != ModelTask::kRegression;
       run->multiclass = model->info().task == ModelTask::kMulticlassClassification;
+      // A linear model that hashes string fields (an exported online learner)
+      // reads them as (field, value) pairs, not as numeric inputs.
+      std::vector<std::string> provided = run->mapper.names();
+      for (const std::string& h : model->info().hashed_fields) {
+        int idx = run->mapper.FindVariable(h);
+        if (idx < 0) return fail(StrCat("hashed input ", Quote(h), " is not a field or feature"));
+        run->hashed.push_back(idx);
+        run->hashed_names.push_back(h);
+        if (run->mapper.Find(h) < 0) provided.push_back(h);
+      }
       run->slot = std::make_unique<ModelSlot>(m.name);
-      Status st = run->slot->Load(std::shared_ptr<const Model>(std::move(model)), version,
-                                  run->mapper.names());
+      Status st =
+          run->slot->Load(std::shared_ptr<const Model>(std::move(model)), version, provided);
       if (!st.ok()) return fail(st.message());
+      for (size_t k = 0; k < run->slot->Current()->input_index.size(); ++k) {
+        if (run->slot->Current()->input_index[k] >= run->mapper.names().size()) {
+          return fail(StrCat("input ", Quote(run->slot->Current()->model->info().feature_names[k]),
+                             " is a string; list its values under `encode`"));
+        }
+      }
       run->stats.kind = "static";
       run->stats.version = version.value();
     }
@@ -270,6 +348,15 @@ void ScoringEngine::OnEvent(size_t source, const Row& row, EventTime t,
       continue;
     }
     r.mapper.Map(values_, r.inputs, r.missing);
+    // Hashed string inputs: null values are left out.
+    r.cat_text.resize(r.hashed.size());
+    r.cats.clear();
+    r.cat_field.clear();
+    for (size_t k = 0; k < r.hashed.size(); ++k) {
+      if (!HashedText(values_[static_cast<size_t>(r.hashed[k])], r.cat_text[k])) continue;
+      r.cats.push_back({r.hashed_names[k], r.cat_text[k]});
+      r.cat_field.push_back(static_cast<uint32_t>(k));
+    }
     int64_t version = 0;
     if (r.learner) {
       bool skip = false;
@@ -281,30 +368,6 @@ void ScoringEngine::OnEvent(size_t source, const Row& row, EventTime t,
       if (skip) {
         ++r.stats.skipped_missing;
         continue;
-      }
-      r.cat_text.resize(r.hashed.size());
-      r.cats.clear();
-      for (size_t k = 0; k < r.hashed.size(); ++k) {
-        const ExprValue& v = values_[static_cast<size_t>(r.hashed[k])];
-        std::string& text = r.cat_text[k];
-        text.clear();
-        switch (v.type) {
-          case ExprType::kNull:
-            continue;
-          case ExprType::kString:
-            text.assign(v.s);
-            break;
-          case ExprType::kBool:
-            text = v.b ? "true" : "false";
-            break;
-          case ExprType::kInt:
-            AppendInt(text, v.i);
-            break;
-          case ExprType::kDouble:
-            AppendDouble(text, v.d);
-            break;
-        }
-        r.cats.push_back({r.spec.hashed[k], text});
       }
       r.scores.assign(1, r.learner->Predict(r.numeric_values, r.cats));
       version = static_cast<int64_t>(r.learner->num_updates());
@@ -319,7 +382,7 @@ void ScoringEngine::OnEvent(size_t source, const Row& row, EventTime t,
         }
       }
       r.scores.assign(served->model->num_outputs(), 0.0);
-      if (!ScoreServed(*served, r.inputs, {}, r.scores).ok()) {
+      if (!ScoreServed(*served, r.inputs, r.cats, r.scores).ok()) {
         ++r.stats.errors;
         continue;
       }
@@ -351,17 +414,13 @@ void ScoringEngine::OnEvent(size_t source, const Row& row, EventTime t,
       line_.append(",\"scores\":[");
       for (size_t k = 0; k < r.scores.size(); ++k) {
         if (k > 0) line_.push_back(',');
-        AppendDouble(line_, r.scores[k]);
+        AppendScore(line_, r.scores[k]);
         if (r.scores[k] > r.scores[best]) best = k;
       }
       StrAppend(line_, "],\"class\":", best);
     } else {
       line_.append(",\"score\":");
-      if (std::isfinite(r.scores[0])) {
-        AppendDouble(line_, r.scores[0]);
-      } else {
-        line_.append("null");
-      }
+      AppendScore(line_, r.scores[0]);
       if (r.classifier) {
         bool decision = r.scores[0] >= r.spec.threshold;
         if (decision) ++r.stats.positives;
@@ -381,10 +440,20 @@ void ScoringEngine::OnEvent(size_t source, const Row& row, EventTime t,
           ++fb_.logged;
         }
       }
+      // An id seen again (a repeated event) keeps its first prediction: one
+      // label must train and count once.
+      bool repeated = false;
+      for (const Logged::Entry& e : logged->entries) repeated |= e.model == mi;
+      if (repeated) {
+        ++fb_.repeated_ids;
+        continue;
+      }
       Logged::Entry entry{static_cast<uint32_t>(mi), r.scores[0], {}, {}};
       if (r.learner) {
         entry.numeric = r.numeric_values;
-        for (const CategoricalValue& c : r.cats) entry.cats.emplace_back(c.value);
+        for (size_t k = 0; k < r.cats.size(); ++k) {
+          entry.cats.emplace_back(r.cat_field[k], std::string(r.cats[k].value));
+        }
       }
       logged->entries.push_back(std::move(entry));
     }
@@ -398,6 +467,8 @@ void ScoringEngine::OnLabel(const Row& row, EventTime t, ScoringSink& sink) {
   const Value& lv = row[static_cast<size_t>(label_index_)];
   bool has_id = ValueText(row, id_index_, l.id);
   if (!has_id || lv.is_null()) {
+    ++fb_.missing;
+    l.label = lv.is_null() ? std::numeric_limits<double>::quiet_NaN() : lv.AsDouble();
     Unmatched(l, has_id ? "missing_label" : "missing_id", std::nullopt, sink);
     return;
   }
@@ -408,13 +479,21 @@ void ScoringEngine::OnLabel(const Row& row, EventTime t, ScoringSink& sink) {
               watermarks_[static_cast<size_t>(feedback_source_)], sink);
 }
 
+int64_t ScoringEngine::ReleaseBound() const {
+  int64_t bound = INT64_MAX;
+  for (size_t s : prediction_sources_) {
+    bound = std::min(bound, StillOpenFrom(watermarks_[s], lateness_[s]));
+  }
+  return bound;
+}
+
 void ScoringEngine::OnWatermark(size_t source, Watermark wm, ScoringSink& sink) {
   if (wm > watermarks_[source]) watermarks_[source] = wm;
   if (feedback_source_ < 0) return;
-  // A label is released once every prediction source has reached its time.
-  Watermark predictions = Watermark::EndOfTime();
-  for (size_t s : prediction_sources_) predictions = std::min(predictions, watermarks_[s]);
-  while (!pending_.empty() && pending_.top().time <= predictions.time().micros()) {
+  // A label is released once no prediction source can accept an event at or
+  // before its time any more.
+  const int64_t bound = ReleaseBound();
+  while (!pending_.empty() && (pending_.top().time < bound || bound == INT64_MAX)) {
     PendingLabel l = pending_.top();
     pending_.pop();
     --fb_.pending;
@@ -426,7 +505,14 @@ void ScoringEngine::OnWatermark(size_t source, Watermark wm, ScoringSink& sink) 
 void ScoringEngine::Join(const PendingLabel& label, ScoringSink& sink) {
   auto it = log_.find(label.id);
   if (it == log_.end()) {
-    Unmatched(label, "no_prediction", std::nullopt, sink);
+    // A dropped prediction is more than `horizon` before any label released
+    // from now on (see Expire).
+    auto d = dropped_.find(label.id);
+    if (d == dropped_.end()) {
+      Unmatched(label, "no_prediction", std::nullopt, sink);
+    } else {
+      Unmatched(label, d->second.labelled ? "duplicate" : "after_horizon", d->second.time, sink);
+    }
     return;
   }
   Logged& logged = it->second;
@@ -450,8 +536,8 @@ void ScoringEngine::Join(const PendingLabel& label, ScoringSink& sink) {
     }
     if (r.learner) {
       std::vector<CategoricalValue> cats;
-      for (size_t k = 0; k < e.cats.size() && k < r.spec.hashed.size(); ++k) {
-        cats.push_back({r.spec.hashed[k], e.cats[k]});
+      for (const auto& [k, value] : e.cats) {
+        if (k < r.hashed_names.size()) cats.push_back({r.hashed_names[k], value});
       }
       if (r.learner->Learn(e.numeric, cats, label.label).ok()) {
         ++r.stats.updates;
@@ -470,8 +556,13 @@ void ScoringEngine::Unmatched(const PendingLabel& label, std::string_view reason
   line_.clear();
   JsonWriter w(line_);
   w.BeginObject();
-  w.Key("id").String(label.id);
-  w.Key("label").Double(label.label);
+  w.Key("id");
+  if (reason == "missing_id") {
+    w.Null();
+  } else {
+    w.String(label.id);
+  }
+  w.Key("label").Double(label.label);  // NaN (a missing label) is written as null
   std::string time;
   AppendIso8601(time, EventTime::FromMicros(label.time));
   w.Key("label_time").String(time);
@@ -488,21 +579,37 @@ void ScoringEngine::Unmatched(const PendingLabel& label, std::string_view reason
 void ScoringEngine::Expire() {
   // A prediction can still be joined by a pending label, or by a label that
   // may still arrive (not older than the label source's watermark minus its
-  // lateness), within the horizon.
-  const Watermark labels = watermarks_[static_cast<size_t>(feedback_source_)];
-  int64_t bound = labels.is_end_of_time() ? INT64_MAX : labels.time().micros();
+  // lateness), within the horizon. Every label released from now on has a
+  // time >= bound.
+  const size_t fs = static_cast<size_t>(feedback_source_);
+  int64_t bound = StillOpenFrom(watermarks_[fs], lateness_[fs]);
   if (!pending_.empty()) bound = std::min(bound, pending_.top().time);
   if (bound == INT64_MAX) {
     // Labels ended: nothing can join any more.
     log_.clear();
+    dropped_.clear();
     while (!expiry_.empty()) expiry_.pop();
+    while (!dropped_expiry_.empty()) dropped_expiry_.pop();
     return;
   }
   if (bound == INT64_MIN) return;
-  const int64_t horizon = feedback_.horizon.micros();
-  while (!expiry_.empty() && expiry_.top().first < bound - horizon) {
-    log_.erase(expiry_.top().second);
+  const int64_t oldest = (EventTime::FromMicros(bound) - feedback_.horizon).micros();
+  while (!expiry_.empty() && expiry_.top().first < oldest) {
+    auto [time, id] = expiry_.top();
     expiry_.pop();
+    auto it = log_.find(id);
+    if (it == log_.end()) continue;
+    dropped_[id] = Dropped{it->second.time, it->second.labelled};
+    dropped_expiry_.emplace(time, std::move(id));
+    log_.erase(it);
+  }
+  // Ids are remembered for one more horizon.
+  const int64_t forget = (EventTime::FromMicros(oldest) - feedback_.horizon).micros();
+  while (!dropped_expiry_.empty() && dropped_expiry_.top().first < forget) {
+    const auto& [time, id] = dropped_expiry_.top();
+    auto it = dropped_.find(id);
+    if (it != dropped_.end() && it->second.time == time) dropped_.erase(it);
+    dropped_expiry_.pop();
   }
 }
 
@@ -530,6 +637,7 @@ FeedbackStats ScoringEngine::feedback_stats() const {
 }
 
 void ScoringEngine::SaveState(std::string& out) const {
+  PutVarint64(out, kStateVersion);
   PutVarint64(out, models_.size());
   for (const auto& r : models_) {
     const ModelRunStats& s = r->stats;
@@ -541,8 +649,8 @@ void ScoringEngine::SaveState(std::string& out) const {
     PutString(out, r->learner ? r->learner->Snapshot() : std::string());
   }
   for (const Watermark& w : watermarks_) PutSigned(out, w.time().micros());
-  for (uint64_t v :
-       {fb_.labels, fb_.matched, fb_.no_prediction, fb_.after_horizon, fb_.duplicates}) {
+  for (uint64_t v : {fb_.labels, fb_.matched, fb_.no_prediction, fb_.after_horizon, fb_.duplicates,
+                     fb_.missing, fb_.repeated_ids}) {
     PutVarint64(out, v);
   }
   PutVarint64(out, label_seq_);
@@ -562,8 +670,20 @@ void ScoringEngine::SaveState(std::string& out) const {
       PutVarint64(out, e.numeric.size());
       for (double x : e.numeric) PutDouble(out, x);
       PutVarint64(out, e.cats.size());
-      for (const std::string& c : e.cats) PutString(out, c);
+      for (const auto& [k, c] : e.cats) {
+        PutVarint64(out, k);
+        PutString(out, c);
+      }
     }
+  }
+  std::vector<const std::pair<const std::string, Dropped>*> dropped;
+  for (const auto& kv : dropped_) dropped.push_back(&kv);
+  std::sort(dropped.begin(), dropped.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  PutVarint64(out, dropped.size());
+  for (const auto* kv : dropped) {
+    PutString(out, kv->first);
+    PutSigned(out, kv->second.time);
+    out.push_back(kv->second.labelled ? 1 : 0);
   }
   auto pending = pending_;
   PutVarint64(out, pending.size());
@@ -580,6 +700,11 @@ void ScoringEngine::SaveState(std::string& out) const {
 Status ScoringEngine::RestoreState(std::string_view bytes) {
   ByteReader in(bytes, "scoring checkpoint");
   uint64_t n;
+  if (!in.Varint64(n)) return in.status();
+  if (n != kStateVersion) {
+    return Status::Unimplemented(StrCat("scoring checkpoint: format version ", n,
+                                        " is not supported (this Eddy reads ", kStateVersion, ")"));
+  }
   if (!in.Varint64(n)) return in.status();
   if (n != models_.size()) {
     return Status::FailedPrecondition("the checkpoint has another set of models; run with --fresh");
@@ -601,8 +726,20 @@ Status ScoringEngine::RestoreState(std::string_view bytes) {
     if (!in.String(snapshot)) return in.status();
     if (r->learner) {
       EDDY_ASSIGN_OR_RETURN(
-          r->learner,
+          auto learner,
           OnlineLearner::Restore(snapshot, StrCat("checkpoint of model ", r->spec.name)));
+      // A learner over other inputs would score NaN and refuse every example.
+      if (learner->options().numeric_features != r->learner->options().numeric_features ||
+          learner->options().hashed_fields != r->learner->options().hashed_fields) {
+        return Status::FailedPrecondition(
+            StrCat("the checkpoint's learner for model ", Quote(r->spec.name),
+                   " has other inputs than the pipeline; run with --fresh"));
+      }
+      r->learner = std::move(learner);
+    } else if (!snapshot.empty()) {
+      return Status::FailedPrecondition(StrCat("the checkpoint has an online learner for model ",
+                                               Quote(r->spec.name),
+                                               ", which the pipeline does not; run with --fresh"));
     }
   }
   for (Watermark& w : watermarks_) {
@@ -610,8 +747,8 @@ Status ScoringEngine::RestoreState(std::string_view bytes) {
     if (!in.Signed(t)) return in.status();
     w = Watermark(EventTime::FromMicros(t));
   }
-  for (uint64_t* v :
-       {&fb_.labels, &fb_.matched, &fb_.no_prediction, &fb_.after_horizon, &fb_.duplicates}) {
+  for (uint64_t* v : {&fb_.labels, &fb_.matched, &fb_.no_prediction, &fb_.after_horizon,
+                      &fb_.duplicates, &fb_.missing, &fb_.repeated_ids}) {
     if (!in.Varint64(*v)) return in.status();
   }
   if (!in.Varint64(label_seq_)) return in.status();
@@ -640,14 +777,30 @@ Status ScoringEngine::RestoreState(std::string_view bytes) {
       }
       if (!in.Varint64(nc)) return in.status();
       for (uint64_t j = 0; j < nc; ++j) {
+        uint64_t k;
         std::string_view c;
-        if (!in.String(c)) return in.status();
-        e.cats.emplace_back(c);
+        if (!in.Varint64(k) || !in.String(c)) return in.status();
+        if (k >= models_[e.model]->hashed_names.size()) {
+          return Status::Corruption("scoring checkpoint names an unknown hashed input");
+        }
+        e.cats.emplace_back(static_cast<uint32_t>(k), std::string(c));
       }
       l.entries.push_back(std::move(e));
     }
     expiry_.emplace(l.time, std::string(id));
     log_.emplace(std::string(id), std::move(l));
+  }
+  dropped_.clear();
+  while (!dropped_expiry_.empty()) dropped_expiry_.pop();
+  if (!in.Varint64(n)) return in.status();
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view id;
+    Dropped d;
+    uint8_t labelled;
+    if (!in.String(id) || !in.Signed(d.time) || !in.Byte(labelled)) return in.status();
+    d.labelled = labelled != 0;
+    dropped_expiry_.emplace(d.time, std::string(id));
+    dropped_.emplace(std::string(id), d);
   }
   while (!pending_.empty()) pending_.pop();
   if (!in.Varint64(n)) return in.status();

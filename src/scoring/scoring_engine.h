@@ -9,16 +9,26 @@
 // weights.
 //
 // Feedback. Predictions are logged by event id (with the inputs an online
-// learner saw). Labels come from the feedback source; a label with event time
-// L is held until every model source's watermark has reached L — when, in
-// event time, the label becomes known — then joined with the logged
-// prediction: online learners learn from the inputs as they were at
+// learner saw; the first prediction of an id is kept if the id repeats).
+// Labels come from the feedback source; a label with event time L is held
+// until, for every model source, watermark - allowed_lateness has passed L:
+// from then on no event at or before L can still be accepted, so every
+// prediction the label could match has been made. It is then joined with the
+// logged prediction: online learners learn from the inputs as they were at
 // prediction time (never later values), and each model's rolling quality
 // metrics are updated. A label with no prediction, a second label for one
-// prediction, or one more than `horizon` after its prediction is counted and
-// written to the `unmatched` output with the reason. Because labels are
-// released by watermarks, learning happens at the same point of the stream in
-// a live run and in a replay.
+// prediction, one more than `horizon` after its prediction, or one without an
+// id or label value is counted and written to the `unmatched` output with the
+// reason. Predictions are dropped from the log once no label that may still
+// arrive, or that is pending, could match them within the horizon; their id
+// is remembered for one more horizon, so that a label for it is reported as
+// `after_horizon` (or `duplicate`), and after that as `no_prediction`.
+//
+// A label known before the predictions' watermark passes its time is learned
+// at exactly that point of the stream. One read after that is learned when it
+// is read, which depends on how the sources' inputs were batched: a replay of
+// the same recorded files learns at the same points, a live run or a pipe may
+// not (docs/concepts/models-and-feedback.md, "Replay").
 //
 // One thread uses a ScoringEngine (the engine's loop).
 
@@ -75,7 +85,9 @@ struct FeedbackStats {
   uint64_t no_prediction = 0;
   uint64_t after_horizon = 0;
   uint64_t duplicates = 0;
-  uint64_t logged = 0;  // predictions kept for joining
+  uint64_t missing = 0;       // labels without an id or without a label value
+  uint64_t repeated_ids = 0;  // predictions not logged: their id was already logged
+  uint64_t logged = 0;        // predictions kept for joining
 };
 
 class ScoringEngine {
@@ -108,9 +120,12 @@ class ScoringEngine {
   // The online learner of model `i`, or null.
   const OnlineLearner* learner(size_t i) const;
 
-  // Checkpoints: learners, logged predictions, pending labels, counters.
+  // Checkpoints: learners, logged predictions, pending labels, counters
+  // (format version kStateVersion). The rolling quality metrics are not
+  // saved: they restart empty after a restore.
   void SaveState(std::string& out) const;
   Status RestoreState(std::string_view bytes);
+  static constexpr uint64_t kStateVersion = 1;
 
  private:
   struct ModelRun;
@@ -130,11 +145,14 @@ class ScoringEngine {
   void Unmatched(const PendingLabel& label, std::string_view reason,
                  std::optional<int64_t> prediction_time, ScoringSink& sink);
   void Expire();
+  // Labels with a time below this are released (see the class comment).
+  int64_t ReleaseBound() const;
 
   std::vector<std::unique_ptr<ModelRun>> models_;
   std::vector<const Schema*> schemas_;
   std::vector<std::vector<size_t>> models_of_source_;
   std::vector<Watermark> watermarks_;  // per source
+  std::vector<Duration> lateness_;     // per source: allowed_lateness
   Clock* clock_ = nullptr;
 
   // Feedback.
@@ -143,10 +161,16 @@ class ScoringEngine {
   int id_index_ = -1, label_index_ = -1;  // in the feedback source's schema
   std::vector<size_t> prediction_sources_;
   std::unordered_map<std::string, Logged> log_;
+  // Predictions dropped from log_: id -> (prediction time, labelled).
+  struct Dropped {
+    int64_t time;
+    bool labelled;
+  };
+  std::unordered_map<std::string, Dropped> dropped_;
   std::priority_queue<PendingLabel, std::vector<PendingLabel>, std::greater<>> pending_;
   std::priority_queue<std::pair<int64_t, std::string>, std::vector<std::pair<int64_t, std::string>>,
                       std::greater<>>
-      expiry_;
+      expiry_, dropped_expiry_;
   uint64_t label_seq_ = 0;
   FeedbackStats fb_;
 
