@@ -3,8 +3,8 @@
 // adding new events and removing expired ones); all can Merge (emitted
 // windows, session merges, tiles).
 //
-//   Moments         count, sum, mean, variance/stddev (Welford; sum with
-//                   Neumaier compensation)
+//   Moments         count, sum, mean, variance/stddev (Welford, with the mean
+//                   taken from a Neumaier-compensated sum)
 //   MonotonicDeque  min or max over a sliding window, O(1) amortised
 //   ValueCounts     exact count_distinct and top-k (value -> count)
 //   QuantileSketch  DDSketch with relative accuracy 1%, add/remove/merge
@@ -34,6 +34,8 @@ class Moments {
 
   int64_t count() const { return n_; }
   double sum() const { return sum_ + comp_; }
+  // The compensated sum over the count: within an ulp or two of the exact
+  // mean, however long the state's history.
   std::optional<double> mean() const {
     if (n_ == 0) return std::nullopt;
     return mean_;
@@ -43,11 +45,24 @@ class Moments {
     if (n_ < 2) return std::nullopt;
     return std::max(0.0, m2_ / static_cast<double>(n_ - 1));
   }
+  // True when the rounding error m2 may carry (a bound kept with every
+  // update) is above 2^-30 of it and more than 8 times what a fresh
+  // computation over the same values would carry. That happens when removals
+  // cancel most of m2 (an outlier left a window of small values; the spread
+  // of values like 1e9 + small deltas collapsed) and, slowly, as sliding
+  // accumulates rounding. The owner should then rebuild the state from its
+  // values. A rebuilt state carries about a fresh error, so it does not
+  // trigger again until its error grows ~8-fold: windows of updates later, or
+  // after another outlier entered and left. O(1) amortised.
+  bool NeedsRebuild() const;
 
  private:
+  static constexpr double kUnitRoundoff = 0x1p-53;
   void AddToSum(double x);
+  void TrackError(double delta, double d2, double mean_before);
   int64_t n_ = 0;
   double mean_ = 0, m2_ = 0;
+  double err_ = 0;             // bound on the rounding error in m2_ since the state was built
   double sum_ = 0, comp_ = 0;  // Neumaier compensated sum
 };
 
@@ -131,21 +146,27 @@ class QuantileSketch {
 };
 
 // Sum of v_i * 2^(-(t - t_i) / half_life), kept relative to a reference time
-// so that adding and removing are O(1).
+// so that adding and removing are O(1). The reference moves forward when
+// weights would leave double range (adds far after it, merges with a later
+// state). The running sum is compensated (Neumaier), so removing a value
+// cancels its add to within second-order rounding, even after large values
+// leave; a state whose values have all been removed is exactly empty (reads
+// 0), so it equals a fresh one.
 class DecayedSum {
  public:
-  void Add(double v, EventTime t, Duration half_life) { Update(v, t, half_life); }
-  void Remove(double v, EventTime t, Duration half_life) { Update(-v, t, half_life); }
+  void Add(double v, EventTime t, Duration half_life) { Update(v, t, half_life, 1); }
+  void Remove(double v, EventTime t, Duration half_life) { Update(-v, t, half_life, -1); }
   void Merge(const DecayedSum& o, Duration half_life);
   // The decayed sum as seen at time `t`.
   double ValueAt(EventTime t, Duration half_life) const;
-  bool empty() const { return !has_ref_; }
+  bool empty() const { return count_ == 0; }
 
  private:
-  void Update(double v, EventTime t, Duration half_life);
-  bool has_ref_ = false;
+  void Update(double v, EventTime t, Duration half_life, int64_t delta);
+  void Accumulate(double x);
+  int64_t count_ = 0;  // values added minus values removed
   EventTime ref_;
-  double acc_ = 0;
+  double acc_ = 0, comp_ = 0;  // the sum at ref_, and its compensation
 };
 
 }  // namespace eddy

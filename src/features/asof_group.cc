@@ -144,6 +144,7 @@ Result<std::unique_ptr<AsOfGroup>> AsOfGroup::Create(const FeatureGroupSpec& spe
     }
   }
   g->event_slots_.resize(g->fields_.size());
+  g->tile_horizon_.assign(g->windows_.size(), INT64_MIN);
   g->has_exact_ = exact > 0;
   return g;
 }
@@ -180,7 +181,7 @@ void AsOfGroup::InitKey(KeyState& ks) const {
 
 void AsOfGroup::ApplyEntry(std::span<State> states, const std::vector<StateRef>& refs,
                            const uint64_t* slots, uint64_t nulls, EventTime t, uint64_t seq,
-                           int sign, bool in_order) {
+                           int sign, Insert insert) {
   for (size_t i = 0; i < refs.size(); ++i) {
     const StateRef& ref = refs[i];
     if (ref.slot >= 0 && ((nulls >> ref.slot) & 1)) continue;
@@ -203,10 +204,23 @@ void AsOfGroup::ApplyEntry(std::span<State> states, const std::vector<StateRef>&
         if (sign < 0) break;  // removal is by time (EvictBefore)
         double x = SlotAsDouble(slots[ref.slot], fields_[ref.slot].type);
         auto& dq = std::get<MonotonicDeque>(s);
-        if (in_order) {
-          dq.PushBack(t, seq, x);
-        } else {
-          dq.InsertOutOfOrder(t, seq, x);
+        switch (insert) {
+          case Insert::kInOrder:
+            dq.PushBack(t, seq, x);
+            break;
+          case Insert::kOutOfOrder:
+            dq.InsertOutOfOrder(t, seq, x);
+            break;
+          case Insert::kTile: {
+            // A tile is never evicted from: its extreme is all it needs (a
+            // deque would keep every item of a run of decreasing maxima).
+            auto best = dq.best();
+            if (!best || (ref.kind == StateKind::kMax ? x > *best : x < *best)) {
+              dq.Clear();
+              dq.PushBack(t, seq, x);
+            }
+            break;
+          }
         }
         break;
       }
@@ -344,8 +358,9 @@ void AsOfGroup::AddToTiles(KeyState& ks, size_t w, const uint64_t* slots, uint64
     tile.last_seq.assign(fields_.size(), 0);
     tile.last_slot.assign(fields_.size(), 0);
     it = tiles.insert(it, std::move(tile));
+    ++total_tiles_;
   }
-  ApplyEntry(it->states, plan.states, slots, nulls, t, seq, +1, false);
+  ApplyEntry(it->states, plan.states, slots, nulls, t, seq, +1, Insert::kTile);
   // Strings counted in tiles hold their own references.
   for (const StateRef& ref : plan.states) {
     if (ref.kind == StateKind::kCounts && fields_[ref.slot].type == FieldType::kString &&
@@ -442,28 +457,31 @@ void AsOfGroup::ReleaseState(State& s, const StateRef& ref) {
   }
 }
 
-void AsOfGroup::DropBefore(KeyState& ks, EventTime horizon) {
+bool AsOfGroup::HasUnreachable(const KeyState& ks) const {
+  const Entries& e = ks.entries;
+  if (e.size() > 0 && e.times[e.head] < horizon_.micros()) return true;
+  for (size_t w = 0; w < windows_.size(); ++w) {
+    const auto& tiles = ks.tiles[w];
+    if (!tiles.empty() && tiles.front().start < tile_horizon_[w]) return true;
+  }
+  return false;
+}
+
+void AsOfGroup::DropUnreachable(KeyState& ks) {
   Entries& e = ks.entries;
   const size_t n = fields_.size();
+  // Entries still in a frontier window stay until the key's next in-order
+  // event removes them from its running states: removing them here instead
+  // would change the order of adds and removes, and so the last bits of
+  // sums, with the timing of watermarks.
+  size_t limit = e.times.size();
+  for (size_t w = 0; w < windows_.size(); ++w) {
+    if (exact_index_[w] != SIZE_MAX) limit = std::min(limit, ks.lo[w]);
+  }
   size_t drop_end = e.head;
-  while (drop_end < e.times.size() && e.times[drop_end] < horizon.micros()) ++drop_end;
+  while (drop_end < limit && e.times[drop_end] < horizon_.micros()) ++drop_end;
   if (drop_end > e.head) {
-    // Entries still inside a frontier window leave its running states first.
-    for (size_t w = 0; w < windows_.size(); ++w) {
-      size_t x = exact_index_[w];
-      if (x == SIZE_MAX) continue;
-      std::span<State> states(ks.states.data() + state_offset_[w], windows_[w].states.size());
-      while (ks.lo[w] < drop_end) {
-        size_t i = ks.lo[w];
-        ApplyEntry(states, windows_[w].states, &e.slots[i * n], e.nulls[i],
-                   EventTime::FromMicros(e.times[i]), 0, -1, true);
-        ++ks.lo[w];
-      }
-      for (size_t i = 0; i < windows_[w].states.size(); ++i) {
-        if (auto* dq = std::get_if<MonotonicDeque>(&states[i])) dq->EvictBefore(horizon);
-      }
-    }
-    for (size_t i = e.head; i < drop_end; ++i) ReleaseSlots(&e.slots[i * n], e.nulls[i]);
+    for (size_t i = e.head; i < drop_end; ++i) ReleaseSlots(e.slots.data() + i * n, e.nulls[i]);
     total_entries_ -= drop_end - e.head;
     e.head = drop_end;
     // Compact when the dead prefix dominates.
@@ -478,14 +496,13 @@ void AsOfGroup::DropBefore(KeyState& ks, EventTime horizon) {
       }
     }
   }
-  // Tiles no future window can reach.
+  // Tiles no future window can reach: a future event has t - w >= horizon_,
+  // so its window starts at or after tile_horizon_.
   for (size_t w = 0; w < windows_.size(); ++w) {
     if (exact_index_[w] != SIZE_MAX) continue;
-    const int64_t g = windows_[w].granularity.micros();
-    const int64_t keep_from = FloorDiv(horizon.micros(), g) * g;
     auto& tiles = ks.tiles[w];
     size_t drop = 0;
-    while (drop < tiles.size() && tiles[drop].start < keep_from) {
+    while (drop < tiles.size() && tiles[drop].start < tile_horizon_[w]) {
       for (size_t i = 0; i < windows_[w].states.size(); ++i) {
         ReleaseState(tiles[drop].states[i], windows_[w].states[i]);
       }
@@ -497,6 +514,27 @@ void AsOfGroup::DropBefore(KeyState& ks, EventTime horizon) {
       ++drop;
     }
     tiles.erase(tiles.begin(), tiles.begin() + static_cast<ptrdiff_t>(drop));
+    total_tiles_ -= drop;
+  }
+}
+
+void AsOfGroup::ReleaseKey(KeyState& ks) {
+  Entries& e = ks.entries;
+  const size_t n = fields_.size();
+  for (size_t i = e.head; i < e.times.size(); ++i) ReleaseSlots(e.slots.data() + i * n, e.nulls[i]);
+  total_entries_ -= e.size();
+  for (size_t w = 0; w < windows_.size(); ++w) {
+    for (Tile& tile : ks.tiles[w]) {
+      for (size_t i = 0; i < windows_[w].states.size(); ++i) {
+        ReleaseState(tile.states[i], windows_[w].states[i]);
+      }
+      for (size_t k = 0; k < fields_.size(); ++k) {
+        if (tile.last_time[k] != INT64_MIN && fields_[k].type == FieldType::kString) {
+          pool_.Release(tile.last_slot[k]);
+        }
+      }
+    }
+    total_tiles_ -= ks.tiles[w].size();
   }
 }
 
@@ -527,7 +565,7 @@ void AsOfGroup::OnEvent(std::string_view key, EventTime t, const Row& row,
   }
   KeyState& ks = it->second;
   Entries& e = ks.entries;
-  if (e.size() > 0 && e.times[e.head] < horizon_.micros()) DropBefore(ks, horizon_);
+  if (HasUnreachable(ks)) DropUnreachable(ks);
 
   const bool in_order = t >= ks.max_time;
   const uint64_t seq = ks.next_seq++;
@@ -542,20 +580,33 @@ void AsOfGroup::OnEvent(std::string_view key, EventTime t, const Row& row,
         if (exact_index_[w] == SIZE_MAX) continue;
         const WindowPlan& plan = windows_[w];
         std::span<State> states(ks.states.data() + state_offset_[w], plan.states.size());
-        ApplyEntry(states, plan.states, event_slots_.data(), nulls, t, seq, +1, true);
+        // Slide the frontier to [t - w, t]: expired entries leave first, so
+        // that a state that empties restarts exactly fresh, then the event
+        // joins.
         const int64_t lo_bound = (t - plan.length).micros();
         size_t& lo = ks.lo[w];
-        if (lo < e.head) lo = e.head;
+        EDDY_DCHECK(lo >= e.head);
         while (lo < end && e.times[lo] < lo_bound) {
-          ApplyEntry(states, plan.states, &e.slots[lo * n], e.nulls[lo],
-                     EventTime::FromMicros(e.times[lo]), 0, -1, true);
+          ApplyEntry(states, plan.states, e.slots.data() + lo * n, e.nulls[lo],
+                     EventTime::FromMicros(e.times[lo]), 0, -1, Insert::kInOrder);
           ++lo;
         }
         for (size_t i = 0; i < plan.states.size(); ++i) {
           if (auto* dq = std::get_if<MonotonicDeque>(&states[i])) {
             dq->EvictBefore(EventTime::FromMicros(lo_bound));
+          } else if (auto* m = std::get_if<Moments>(&states[i]); m && m->NeedsRebuild()) {
+            // Rounding has caught up with the variance (removals cancelled
+            // most of it): recompute it from the window's entries (the event
+            // itself, at end - 1, joins below).
+            const int slot = plan.states[i].slot;
+            *m = Moments();
+            for (size_t j = lo; j + 1 < end; ++j) {
+              if ((e.nulls[j] >> slot) & 1) continue;
+              m->Add(SlotAsDouble(e.slots[j * n + static_cast<size_t>(slot)], fields_[slot].type));
+            }
           }
         }
+        ApplyEntry(states, plan.states, event_slots_.data(), nulls, t, seq, +1, Insert::kInOrder);
         for (size_t i = 0; i < outputs_.size(); ++i) {
           const OutputPlan& o = outputs_[i];
           if (o.window != static_cast<int>(w)) continue;
@@ -581,10 +632,10 @@ void AsOfGroup::OnEvent(std::string_view key, EventTime t, const Row& row,
         scratch_.clear();
         for (const StateRef& ref : plan.states) scratch_.push_back(MakeState(ref));
         for (size_t i = lo; i < hi; ++i) {
-          ApplyEntry(scratch_, plan.states, &e.slots[i * n], e.nulls[i],
-                     EventTime::FromMicros(e.times[i]), i, +1, true);
+          ApplyEntry(scratch_, plan.states, e.slots.data() + i * n, e.nulls[i],
+                     EventTime::FromMicros(e.times[i]), i, +1, Insert::kInOrder);
         }
-        ApplyEntry(scratch_, plan.states, event_slots_.data(), nulls, t, hi, +1, true);
+        ApplyEntry(scratch_, plan.states, event_slots_.data(), nulls, t, hi, +1, Insert::kInOrder);
         for (size_t i = 0; i < outputs_.size(); ++i) {
           const OutputPlan& o = outputs_[i];
           if (o.window != static_cast<int>(w)) continue;
@@ -610,7 +661,8 @@ void AsOfGroup::OnEvent(std::string_view key, EventTime t, const Row& row,
         }
         if (hi < ks.lo[w]) ++ks.lo[w];  // cannot happen for in-window times; kept for safety
         std::span<State> states(ks.states.data() + state_offset_[w], plan.states.size());
-        ApplyEntry(states, plan.states, event_slots_.data(), nulls, t, seq, +1, false);
+        ApplyEntry(states, plan.states, event_slots_.data(), nulls, t, seq, +1,
+                   Insert::kOutOfOrder);
       }
     }
   }
@@ -638,18 +690,30 @@ void AsOfGroup::OnWatermark(Watermark wm) {
       wm.is_end_of_time() ? EventTime::Max() : wm.time() - allowed_lateness_ - max_window_;
   if (horizon <= horizon_) return;
   horizon_ = horizon;
-  while (!expiry_.empty() && expiry_.top().first < horizon_.micros()) {
+  free_before_ = horizon_;
+  for (size_t w = 0; w < windows_.size(); ++w) {
+    const int64_t g = windows_[w].granularity.micros();
+    if (g == 0 || horizon_ == EventTime::Max()) {
+      tile_horizon_[w] = horizon_.micros();
+    } else {
+      // Aligned down, saturating (the horizon may be near EventTime::Min()).
+      const int64_t q = FloorDiv(horizon_.micros(), g);
+      tile_horizon_[w] = q < INT64_MIN / g ? INT64_MIN : q * g;
+    }
+    free_before_ = std::min(free_before_, EventTime::FromMicros(tile_horizon_[w]));
+  }
+  while (!expiry_.empty() && expiry_.top().first < free_before_.micros()) {
     std::string key = expiry_.top().second;
     expiry_.pop();
     auto it = keys_.find(key);
     if (it == keys_.end()) continue;
     KeyState& ks = it->second;
-    if (ks.max_time >= horizon_) {
+    if (ks.max_time >= free_before_) {
       expiry_.emplace(ks.max_time.micros(), std::move(key));  // still alive
       continue;
     }
     // Nothing of this key can be seen again: release and free it.
-    DropBefore(ks, EventTime::Max());
+    ReleaseKey(ks);
     keys_.erase(it);
   }
 }
@@ -663,6 +727,7 @@ AsOfGroup::Stats AsOfGroup::stats() const {
   s.strings = pool_.size();
   s.nulls_skipped = nulls_skipped_;
   s.out_of_order = out_of_order_;
+  s.tiles = total_tiles_;
   return s;
 }
 

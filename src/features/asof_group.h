@@ -22,8 +22,13 @@
 //
 // Memory is bounded by the watermark: no event older than
 // watermark - allowed_lateness can be accepted any more, so entries older than
-// that minus the longest window are dropped, and a key with none left is
-// freed. Dropping never changes a result.
+// that minus the longest window (once no running state holds them) and tiles
+// no future window can reach are dropped, and a key with nothing reachable
+// left is freed. Dropping never changes a result, not even in the last bit:
+// running states see the same adds and removes in the same order whether or
+// when watermarks arrive, and a state that empties is exactly a fresh one. So
+// results do not depend on where watermarks moved (which, with idleness,
+// depends on processing time): replay gives live's values bit for bit.
 //
 // One thread uses a group.
 
@@ -76,6 +81,7 @@ class AsOfGroup {
     size_t strings = 0;          // interned distinct strings
     uint64_t nulls_skipped = 0;  // inputs that were null, over all aggregations
     uint64_t out_of_order = 0;   // events computed by the out-of-order path
+    size_t tiles = 0;            // tiles held over all keys and tiled windows
   };
   Stats stats() const;
 
@@ -142,8 +148,11 @@ class AsOfGroup {
   AsOfGroup() = default;
   State MakeState(const StateRef& ref) const;
   void InitKey(KeyState& ks) const;
+  // How an entry reaches min/max states: appended (newest), inserted (out of
+  // order), or folded into a tile (which keeps only its extreme).
+  enum class Insert : uint8_t { kInOrder, kOutOfOrder, kTile };
   void ApplyEntry(std::span<State> states, const std::vector<StateRef>& refs, const uint64_t* slots,
-                  uint64_t nulls, EventTime t, uint64_t seq, int sign, bool in_order);
+                  uint64_t nulls, EventTime t, uint64_t seq, int sign, Insert insert);
   void Extract(const OutputPlan& o, std::span<const State> states, EventTime t,
                FeatureValue& out) const;
   void ExtractLast(const OutputPlan& o, const KeyState& ks, size_t lo_idx, size_t hi_idx,
@@ -153,7 +162,12 @@ class AsOfGroup {
   void AddToTiles(KeyState& ks, size_t w, const uint64_t* slots, uint64_t nulls, EventTime t,
                   uint64_t seq);
   void ComputeTiled(KeyState& ks, size_t w, EventTime t, std::span<FeatureValue> out);
-  void DropBefore(KeyState& ks, EventTime horizon);
+  // Drops entries older than `horizon_` that no running state holds, and
+  // tiles older than each window's tile horizon.
+  void DropUnreachable(KeyState& ks);
+  bool HasUnreachable(const KeyState& ks) const;
+  // Releases everything a key holds, before it is freed.
+  void ReleaseKey(KeyState& ks);
   void ReleaseSlots(const uint64_t* slots, uint64_t nulls);
   void ReleaseState(State& s, const StateRef& ref);
   size_t ExactWindowIndex(size_t w) const { return exact_index_[w]; }
@@ -172,6 +186,11 @@ class AsOfGroup {
   std::unordered_map<std::string, KeyState, StringHash, std::equal_to<>> keys_;
   StringPool pool_;
   EventTime horizon_ = EventTime::Min();
+  // Per window: for tiled ones the start of the oldest tile a future event
+  // can reach (horizon_ aligned down to the granularity); else horizon_.
+  std::vector<int64_t> tile_horizon_;
+  // A key whose newest event is older than this has nothing reachable.
+  EventTime free_before_ = EventTime::Min();
   // (newest event time + longest window, key): when a key may be freed.
   using Expiry = std::pair<int64_t, std::string>;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiry_;
@@ -181,6 +200,7 @@ class AsOfGroup {
   std::vector<uint64_t> event_slots_;
   uint64_t nulls_skipped_ = 0;
   size_t total_entries_ = 0;
+  size_t total_tiles_ = 0;
   size_t peak_keys_ = 0, peak_entries_ = 0;
   uint64_t out_of_order_ = 0;
   std::vector<uint64_t> null_skips_per_output_;
