@@ -107,6 +107,12 @@ struct EngineOptions {
   std::string replay_source;
   std::string replay_output;
   std::string replay_format;  // "jsonl" (default) or "csv", for feature rows
+  // eddy replay: where its durable state goes (the pipeline's own state is
+  // never touched by a replay). Empty = no durable state.
+  std::string replay_state_dir;
+  // Discard the pipeline's checkpoints, history and online store and start
+  // from the beginning of the inputs.
+  bool fresh = false;
 };
 
 class Engine {

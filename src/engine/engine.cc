@@ -4,17 +4,22 @@
 
 #include "eddy/engine.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "base/check.h"
 #include "base/clock.h"
+#include "base/coding.h"
 #include "base/strings.h"
 #include "config/pipeline.h"
+#include "engine/checkpoint.h"
 #include "engine/line_writer.h"
 #include "engine/progress.h"
 #include "engine/record_json.h"
@@ -65,6 +70,13 @@ Status ApplyReplay(PipelineSpec& spec, const EngineOptions& options) {
   target->path = options.replay_input == "-"
                      ? "-"
                      : std::filesystem::absolute(options.replay_input).lexically_normal().string();
+  if (options.replay_state_dir.empty()) {
+    spec.state.enabled = false;
+  } else {
+    spec.state.enabled = true;
+    spec.state.dir =
+        std::filesystem::absolute(options.replay_state_dir).lexically_normal().string();
+  }
   if (!options.replay_output.empty()) {
     OutputSpec out;
     out.path = options.replay_output == "-"
@@ -133,6 +145,8 @@ Status CheckOutputs(const PipelineSpec& spec) {
 struct Output {
   std::unique_ptr<LineWriter> writer;
   bool csv = false;
+  std::string name;       // its name in checkpoints
+  bool restored = false;  // reopened at a checkpoint's length
 };
 
 class Engine::Impl final : public RecordHandler, public WindowSink, public ScoringSink {
@@ -240,11 +254,12 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       EDDY_RETURN_IF_ERROR(r.source->Open());
       r.pipeline->Attach(r.source->num_partitions(), now);
     }
+    EDDY_RETURN_IF_ERROR(LoadCheckpoint());
     EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.accepted, "accepted", accepted_));
     EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.late, "late", late_));
     EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.dead_letter, "dead_letter", dead_));
     EDDY_RETURN_IF_ERROR(OpenOutput(spec_.outputs.features, "features", features_out_));
-    if (features_out_.writer && features_out_.csv) {
+    if (features_out_.writer && features_out_.csv && !features_out_.restored) {
       // One header; CSV feature rows need a single source with features.
       size_t with_features = 0;
       for (const SourceRun& r : sources_) {
@@ -276,13 +291,131 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       o.path = g.output;
       o.format = g.output_format;
       EDDY_RETURN_IF_ERROR(OpenOutput(o, StrCat("feature group ", g.name), window_out_[i]));
-      if (window_out_[i].writer && window_out_[i].csv) {
+      if (window_out_[i].writer && window_out_[i].csv && !window_out_[i].restored) {
         line_.clear();
         AppendWindowRowCsvHeader(line_, features_->window_groups()[i]->feature_names());
         window_out_[i].writer->WriteLine(line_);
       }
     }
     UpdateSnapshot(now);
+    return Status::OK();
+  }
+
+  // Finds the newest usable checkpoint (with --fresh: discards all state) and
+  // restores everything but the outputs, store and history, which open
+  // later at the checkpoint's positions.
+  Status LoadCheckpoint() {
+    const StateSpec& st = spec_.state;
+    if (!st.enabled) return Status::OK();
+    checkpoints_ = std::make_unique<CheckpointStore>(st.dir + "/checkpoints", st.checkpoints_kept);
+    std::error_code ec;
+    if (options_.fresh) {
+      for (const char* sub : {"/checkpoints", "/history", "/online"}) {
+        std::filesystem::remove_all(st.dir + sub, ec);
+      }
+    }
+    EDDY_ASSIGN_OR_RETURN(auto loaded, checkpoints_->LoadLatest());
+    if (!loaded) {
+      // No checkpoint: derived state left by a run that never checkpointed
+      // cannot be trusted; start over.
+      for (const char* sub : {"/history", "/online"}) std::filesystem::remove_all(st.dir + sub, ec);
+      return Status::OK();
+    }
+    for (const std::string& s : loaded->skipped) {
+      ssize_t ignored = ::write(STDERR_FILENO, "", 0);
+      (void)ignored;
+      std::fprintf(stderr, "eddy: skipping checkpoint %s; using the previous one\n", s.c_str());
+    }
+    const CheckpointState& state = loaded->state;
+    ProcessingTime now = clock_.Now();
+    for (SourceRun& r : sources_) {
+      const std::string& name = r.pipeline->spec().name;
+      const std::string* pos = state.Find(StrCat("source/", name, "/positions"));
+      const std::string* pipe = state.Find(StrCat("source/", name, "/pipeline"));
+      if (pos == nullptr || pipe == nullptr) {
+        return Status::FailedPrecondition(
+            StrCat("the checkpoint has no state for source ", Quote(name), "; run with --fresh"));
+      }
+      EDDY_RETURN_IF_ERROR(r.source->RestoreState(*pos));
+      EDDY_RETURN_IF_ERROR(r.pipeline->RestoreState(*pipe, now));
+      r.done = r.source->AtEnd();
+    }
+    if (const std::string* f = state.Find("features"))
+      EDDY_RETURN_IF_ERROR(features_->RestoreState(*f));
+    if (const std::string* sc = state.Find("scoring"))
+      EDDY_RETURN_IF_ERROR(scoring_->RestoreState(*sc));
+    if (const std::string* e = state.Find("engine")) {
+      ByteReader in(*e, "engine checkpoint");
+      uint64_t n;
+      if (!in.Varint64(window_rows_) || !in.Varint64(window_updates_) || !in.Varint64(n)) {
+        return in.status();
+      }
+      for (uint64_t i = 0; i < n; ++i) {
+        std::string_view name;
+        uint64_t length;
+        if (!in.String(name) || !in.Varint64(length)) return in.status();
+        restored_lengths_[std::string(name)] = length;
+      }
+    }
+    checkpoint_seq_ = loaded->seq + 1;
+    restored_from_ = loaded->seq;
+    loaded_ = std::move(loaded);
+    return Status::OK();
+  }
+
+  // Writes a checkpoint of everything at this point between batches.
+  Status TakeCheckpoint(ProcessingTime now) {
+    if (checkpoints_ == nullptr) return Status::OK();
+    const ProcessingTime started = clock_.Now();
+    CheckpointState state;
+    std::string engine;
+    PutVarint64(engine, window_rows_);
+    PutVarint64(engine, window_updates_);
+    std::vector<const Output*> outputs = {&accepted_, &late_, &dead_, &features_out_,
+                                          &unmatched_out_};
+    for (const Output& o : window_out_) outputs.push_back(&o);
+    for (const Output& o : model_out_) outputs.push_back(&o);
+    std::vector<std::pair<std::string, uint64_t>> lengths;
+    for (const Output* o : outputs) {
+      if (!o->writer) continue;
+      EDDY_RETURN_IF_ERROR(o->writer->Flush());
+      lengths.emplace_back(o->name, o->writer->size());
+    }
+    PutVarint64(engine, lengths.size());
+    for (const auto& [name, length] : lengths) {
+      PutString(engine, name);
+      PutVarint64(engine, length);
+    }
+    state.Put("engine", std::move(engine));
+    for (const SourceRun& r : sources_) {
+      std::string pos, pipe;
+      r.source->SaveState(pos);
+      r.pipeline->SaveState(pipe);
+      state.Put(StrCat("source/", r.pipeline->spec().name, "/positions"), std::move(pos));
+      state.Put(StrCat("source/", r.pipeline->spec().name, "/pipeline"), std::move(pipe));
+    }
+    std::string features, scoring;
+    features_->SaveState(features);
+    scoring_->SaveState(scoring);
+    state.Put("features", std::move(features));
+    state.Put("scoring", std::move(scoring));
+    if (history_) {
+      EDDY_RETURN_IF_ERROR(history_->Flush(/*sync=*/true));
+      HistoryPosition p = history_->position();
+      std::string pos;
+      PutVarint64(pos, p.segment);
+      PutVarint64(pos, p.offset);
+      state.Put("history", std::move(pos));
+    }
+    EDDY_RETURN_IF_ERROR(store_->Flush());
+    const bool copy_store = spec_.state.online_store == "rocksdb";
+    EDDY_RETURN_IF_ERROR(
+        checkpoints_->Write(checkpoint_seq_, now, state, [&](const std::string& dir) {
+          return copy_store ? store_->Checkpoint(dir + "/online") : Status::OK();
+        }));
+    ++checkpoints_written_;
+    last_checkpoint_ms_ = (clock_.Now() - started).millis();
+    ++checkpoint_seq_;
     return Status::OK();
   }
 
@@ -296,6 +429,24 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       if (ec)
         return Status::IoError(
             StrCat("state.dir: cannot create ", Quote(st.dir, 500), ": ", ec.message()));
+    }
+    if (loaded_ && st.online_store == "rocksdb") {
+      const std::string copy = loaded_->dir + "/online";
+      std::error_code ec;
+      if (std::filesystem::exists(copy, ec)) {
+        EDDY_RETURN_IF_ERROR(RestoreRocksDbStore(copy, st.dir + "/online")
+                                 .WithContext("restoring the online store from the checkpoint"));
+      }
+    }
+    if (loaded_ && st.history) {
+      const std::string* pos = loaded_->state.Find("history");
+      if (pos != nullptr) {
+        ByteReader in(*pos, "history position");
+        uint64_t segment, offset;
+        if (!in.Varint64(segment) || !in.Varint64(offset)) return in.status();
+        EDDY_RETURN_IF_ERROR(HistoryWriter::TruncateTo(
+            st.dir + "/history", HistoryPosition{static_cast<uint32_t>(segment), offset}));
+      }
     }
     if (!st.enabled || st.online_store == "memory") {
       store_ = OpenMemoryStore();
@@ -341,7 +492,11 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
 
   Status OpenOutput(const OutputSpec& spec, std::string_view what, Output& out) {
     if (!spec.enabled()) return Status::OK();
-    auto w = LineWriter::Open(spec.path);
+    out.name = std::string(what);
+    auto length = restored_lengths_.find(out.name);
+    out.restored = length != restored_lengths_.end();
+    auto w =
+        out.restored ? LineWriter::OpenAt(spec.path, length->second) : LineWriter::Open(spec.path);
     if (!w.ok()) return w.status().WithContext(StrCat("outputs.", what));
     out.writer = std::move(w).value();
     out.csv = spec.format == "csv";
@@ -360,6 +515,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         Duration::Micros(static_cast<int64_t>(options_.progress_interval_seconds * 1e6)), start);
     bool idle_round = false;
     ProcessingTime last_snapshot = start;
+    ProcessingTime last_checkpoint = start;
     Status result;
     while (true) {
       if (stop_.load(std::memory_order_relaxed)) {
@@ -403,12 +559,21 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         if (!r.done) r.pipeline->Tick(now, *this);
       }
       idle_round = !any_data;
+      if (checkpoints_ && spec_.state.checkpoint_interval > Duration::Zero() &&
+          now - last_checkpoint >= spec_.state.checkpoint_interval) {
+        result = TakeCheckpoint(now);
+        if (!result.ok()) break;
+        last_checkpoint = now;
+      }
       if (now - last_snapshot >= kSnapshotInterval) {
         UpdateSnapshot(now);
         last_snapshot = now;
         progress.MaybeReport(now, SnapshotCopy());
       }
     }
+    // A clean end (inputs ended or a stop request) leaves a checkpoint, so
+    // the next run resumes after everything this one did.
+    if (result.ok()) result = TakeCheckpoint(clock_.Now());
     for (LineWriter* w : Writers()) {
       Status s = w->Close();
       if (result.ok()) result = s;
@@ -683,6 +848,13 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   StoredVector stored_;  // scratch
   ProcessingTime batch_now_;
   int replay_source_ = -1;  // eddy replay: the source whose rows go to --output
+  std::unique_ptr<CheckpointStore> checkpoints_;
+  std::optional<CheckpointStore::Loaded> loaded_;
+  std::map<std::string, uint64_t> restored_lengths_;
+  uint64_t checkpoint_seq_ = 1;
+  uint64_t checkpoints_written_ = 0;
+  double last_checkpoint_ms_ = 0;
+  std::optional<uint64_t> restored_from_;
   Status state_error_;
   std::vector<Output> model_out_;  // per model
   Output unmatched_out_;

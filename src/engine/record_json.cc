@@ -215,7 +215,7 @@ void AppendWindowRowCsvHeader(std::string& out, const std::vector<std::string>& 
     out.push_back(',');
     AppendCsvCell(out, n);
   }
-  out.append(",emission");
+  out.append(",emission,replaces");
 }
 
 void AppendWindowRowCsv(std::string& out, const WindowRow& row) {
@@ -234,7 +234,21 @@ void AppendWindowRowCsv(std::string& out, const WindowRow& row) {
     out.push_back(',');
     v.AppendCsv(out);
   }
-  StrAppend(out, ",", row.emission);
+  StrAppend(out, ",", row.emission, ",");
+  if (!row.replaces.empty()) {
+    // The superseded sessions, as a JSON array of [start, end] pairs.
+    std::string r = "[";
+    for (size_t i = 0; i < row.replaces.size(); ++i) {
+      if (i > 0) r.push_back(',');
+      r += "[\"";
+      AppendIso8601(r, row.replaces[i].first);
+      r += "\",\"";
+      AppendIso8601(r, row.replaces[i].second);
+      r += "\"]";
+    }
+    r.push_back(']');
+    AppendCsvCell(out, r);
+  }
 }
 
 }  // namespace eddy

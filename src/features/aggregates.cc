@@ -296,4 +296,117 @@ double DecayedSum::ValueAt(EventTime t, Duration half_life) const {
   return (acc_ + comp_) * std::exp2(-static_cast<double>((t - ref_).micros()) / h);
 }
 
+// ---- Checkpoint images ----
+
+void Moments::Save(std::string& out) const {
+  PutSigned(out, n_);
+  for (double d : {mean_, m2_, err_, sum_, comp_}) PutDouble(out, d);
+}
+
+bool Moments::Load(ByteReader& in) {
+  return in.Signed(n_) && in.Double(mean_) && in.Double(m2_) && in.Double(err_) &&
+         in.Double(sum_) && in.Double(comp_);
+}
+
+void MonotonicDeque::Save(std::string& out) const {
+  out.push_back(is_max_ ? 1 : 0);
+  PutVarint64(out, items_.size() - head_);
+  for (size_t i = head_; i < items_.size(); ++i) {
+    PutSigned(out, items_[i].t.micros());
+    PutVarint64(out, items_[i].seq);
+    PutDouble(out, items_[i].v);
+  }
+}
+
+bool MonotonicDeque::Load(ByteReader& in) {
+  uint8_t is_max;
+  uint64_t n;
+  if (!in.Byte(is_max) || !in.Varint64(n)) return false;
+  if (n > in.remaining()) {
+    in.Fail("deque size exceeds the input");
+    return false;
+  }
+  is_max_ = is_max != 0;
+  items_.clear();
+  head_ = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t t;
+    uint64_t seq;
+    double v;
+    if (!in.Signed(t) || !in.Varint64(seq) || !in.Double(v)) return false;
+    items_.push_back({EventTime::FromMicros(t), seq, v});
+  }
+  return true;
+}
+
+void ValueCounts::Save(std::string& out) const {
+  // Sorted, so that a checkpoint is a function of the state alone.
+  std::vector<std::pair<uint64_t, int64_t>> items(counts_.begin(), counts_.end());
+  std::sort(items.begin(), items.end());
+  PutVarint64(out, items.size());
+  for (const auto& [v, n] : items) {
+    PutVarint64(out, v);
+    PutSigned(out, n);
+  }
+}
+
+bool ValueCounts::Load(ByteReader& in) {
+  uint64_t n;
+  if (!in.Varint64(n)) return false;
+  if (n > in.remaining()) {
+    in.Fail("count map size exceeds the input");
+    return false;
+  }
+  counts_.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t v;
+    int64_t c;
+    if (!in.Varint64(v) || !in.Signed(c)) return false;
+    counts_[v] = c;
+  }
+  return true;
+}
+
+void QuantileSketch::Save(std::string& out) const {
+  for (const Store* st : {&positive_, &negative_}) {
+    PutSigned(out, st->offset);
+    PutVarint64(out, st->bins.size());
+    for (int64_t b : st->bins) PutSigned(out, b);
+  }
+  PutSigned(out, zero_);
+  PutSigned(out, count_);
+}
+
+bool QuantileSketch::Load(ByteReader& in) {
+  for (Store* st : {&positive_, &negative_}) {
+    int64_t offset;
+    uint64_t n;
+    if (!in.Signed(offset) || !in.Varint64(n)) return false;
+    if (n > in.remaining()) {
+      in.Fail("sketch size exceeds the input");
+      return false;
+    }
+    st->offset = static_cast<int32_t>(offset);
+    st->bins.assign(static_cast<size_t>(n), 0);
+    for (int64_t& b : st->bins) {
+      if (!in.Signed(b)) return false;
+    }
+  }
+  return in.Signed(zero_) && in.Signed(count_);
+}
+
+void DecayedSum::Save(std::string& out) const {
+  PutSigned(out, count_);
+  PutSigned(out, ref_.micros());
+  PutDouble(out, acc_);
+  PutDouble(out, comp_);
+}
+
+bool DecayedSum::Load(ByteReader& in) {
+  int64_t ref;
+  if (!in.Signed(count_) || !in.Signed(ref) || !in.Double(acc_) || !in.Double(comp_)) return false;
+  ref_ = EventTime::FromMicros(ref);
+  return true;
+}
+
 }  // namespace eddy

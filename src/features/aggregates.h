@@ -22,12 +22,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/coding.h"
 #include "base/time.h"
 
 namespace eddy {
 
+// Every state has Save (appends an exact binary image, for checkpoints) and
+// Load (reads it back; false with the reader's status set on bad input).
+
 class Moments {
  public:
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
   void Add(double x);
   void Remove(double x);
   void Merge(const Moments& o);
@@ -70,6 +76,8 @@ class Moments {
 // usually pushed in time order; InsertOutOfOrder handles the rest.
 class MonotonicDeque {
  public:
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
   explicit MonotonicDeque(bool is_max = true) : is_max_(is_max) {}
 
   void PushBack(EventTime t, uint64_t seq, double v);
@@ -103,6 +111,8 @@ class MonotonicDeque {
 // Value -> number of occurrences, for exact count_distinct and top-k.
 class ValueCounts {
  public:
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
   void Add(uint64_t v, int64_t n = 1);
   void Remove(uint64_t v);
   void Merge(const ValueCounts& o);
@@ -121,6 +131,8 @@ class ValueCounts {
 // so values can be removed exactly.
 class QuantileSketch {
  public:
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
   static constexpr double kRelativeAccuracy = 0.01;
 
   void Add(double x) { Update(x, 1); }
@@ -154,6 +166,8 @@ class QuantileSketch {
 // 0), so it equals a fresh one.
 class DecayedSum {
  public:
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
   void Add(double v, EventTime t, Duration half_life) { Update(v, t, half_life, 1); }
   void Remove(double v, EventTime t, Duration half_life) { Update(-v, t, half_life, -1); }
   void Merge(const DecayedSum& o, Duration half_life);

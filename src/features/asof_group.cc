@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/strings.h"
 
 namespace eddy {
@@ -729,6 +730,228 @@ AsOfGroup::Stats AsOfGroup::stats() const {
   s.out_of_order = out_of_order_;
   s.tiles = total_tiles_;
   return s;
+}
+
+// ---- Checkpoints ----
+
+void AsOfGroup::SaveStateValue(const State& s, std::string& out) {
+  out.push_back(static_cast<char>(s.index()));
+  switch (s.index()) {
+    case 0:
+      PutSigned(out, std::get<int64_t>(s));
+      break;
+    case 1:
+      std::get<Moments>(s).Save(out);
+      break;
+    case 2:
+      std::get<MonotonicDeque>(s).Save(out);
+      break;
+    case 3:
+      std::get<CountsPtr>(s)->Save(out);
+      break;
+    case 4:
+      std::get<SketchPtr>(s)->Save(out);
+      break;
+    case 5:
+      std::get<DecayedSum>(s).Save(out);
+      break;
+  }
+}
+
+bool AsOfGroup::LoadStateValue(State& s, const StateRef& ref, ByteReader& in) const {
+  uint8_t index;
+  if (!in.Byte(index)) return false;
+  s = MakeState(ref);
+  if (index != s.index()) {
+    in.Fail("aggregate state of another kind");
+    return false;
+  }
+  switch (index) {
+    case 0:
+      return in.Signed(std::get<int64_t>(s));
+    case 1:
+      return std::get<Moments>(s).Load(in);
+    case 2:
+      return std::get<MonotonicDeque>(s).Load(in);
+    case 3:
+      return std::get<CountsPtr>(s)->Load(in);
+    case 4:
+      return std::get<SketchPtr>(s)->Load(in);
+    case 5:
+      return std::get<DecayedSum>(s).Load(in);
+  }
+  return false;
+}
+
+void AsOfGroup::SaveState(std::string& out) const {
+  PutString(out, name_);
+  PutVarint64(out, fields_.size());
+  PutVarint64(out, windows_.size());
+  PutSigned(out, horizon_.micros());
+  PutSigned(out, free_before_.micros());
+  PutVarint64(out, tile_horizon_.size());
+  for (int64_t t : tile_horizon_) PutSigned(out, t);
+  for (uint64_t v : {nulls_skipped_, uint64_t{total_entries_}, uint64_t{total_tiles_},
+                     uint64_t{peak_keys_}, uint64_t{peak_entries_}, out_of_order_}) {
+    PutVarint64(out, v);
+  }
+  pool_.Save(out);
+  // Keys in sorted order: the image depends on the state only.
+  std::vector<const std::pair<const std::string, KeyState>*> keys;
+  for (const auto& kv : keys_) keys.push_back(&kv);
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  const size_t n = fields_.size();
+  PutVarint64(out, keys.size());
+  for (const auto* kv : keys) {
+    const KeyState& ks = kv->second;
+    PutString(out, kv->first);
+    PutSigned(out, ks.max_time.micros());
+    PutVarint64(out, ks.next_seq);
+    out.push_back(ks.expiry_queued ? 1 : 0);
+    const Entries& e = ks.entries;
+    PutVarint64(out, e.size());
+    for (size_t i = e.head; i < e.times.size(); ++i) {
+      PutSigned(out, e.times[i]);
+      PutVarint64(out, e.nulls[i]);
+      for (size_t k = 0; k < n; ++k) PutVarint64(out, e.slots[i * n + k]);
+    }
+    PutVarint64(out, ks.lo.size());
+    for (size_t lo : ks.lo) PutVarint64(out, lo < e.head ? 0 : lo - e.head);
+    PutVarint64(out, ks.states.size());
+    for (const State& s : ks.states) SaveStateValue(s, out);
+    PutVarint64(out, ks.tiles.size());
+    for (const auto& tiles : ks.tiles) {
+      PutVarint64(out, tiles.size());
+      for (const Tile& tile : tiles) {
+        PutSigned(out, tile.start);
+        PutVarint64(out, tile.states.size());
+        for (const State& s : tile.states) SaveStateValue(s, out);
+        PutVarint64(out, tile.last_time.size());
+        for (size_t k = 0; k < tile.last_time.size(); ++k) {
+          PutSigned(out, tile.last_time[k]);
+          PutVarint64(out, tile.last_seq[k]);
+          PutVarint64(out, tile.last_slot[k]);
+        }
+      }
+    }
+  }
+}
+
+Status AsOfGroup::RestoreState(std::string_view bytes) {
+  ByteReader in(bytes, StrCat("checkpoint of feature group ", Quote(name_)));
+  std::string_view name;
+  uint64_t nfields, nwindows;
+  if (!in.String(name) || !in.Varint64(nfields) || !in.Varint64(nwindows)) return in.status();
+  if (name != name_ || nfields != fields_.size() || nwindows != windows_.size()) {
+    return Status::FailedPrecondition(
+        StrCat("feature group ", Quote(name_), " changed since the checkpoint; run with --fresh"));
+  }
+  int64_t horizon, free_before;
+  uint64_t ntiles;
+  if (!in.Signed(horizon) || !in.Signed(free_before) || !in.Varint64(ntiles)) return in.status();
+  if (ntiles != tile_horizon_.size()) return Status::Corruption("tile horizons do not match");
+  for (int64_t& t : tile_horizon_) {
+    if (!in.Signed(t)) return in.status();
+  }
+  uint64_t counters[6];
+  for (uint64_t& c : counters) {
+    if (!in.Varint64(c)) return in.status();
+  }
+  if (!pool_.Load(in)) return in.status();
+  keys_.clear();
+  while (!expiry_.empty()) expiry_.pop();
+  const size_t n = fields_.size();
+  uint64_t nkeys;
+  if (!in.Varint64(nkeys)) return in.status();
+  for (uint64_t ki = 0; ki < nkeys; ++ki) {
+    std::string_view key;
+    int64_t max_time;
+    uint64_t next_seq, size;
+    uint8_t queued;
+    if (!in.String(key) || !in.Signed(max_time) || !in.Varint64(next_seq) || !in.Byte(queued) ||
+        !in.Varint64(size)) {
+      return in.status();
+    }
+    if (size > in.remaining()) return Status::Corruption("entry count exceeds the checkpoint");
+    KeyState ks;
+    ks.max_time = EventTime::FromMicros(max_time);
+    ks.next_seq = next_seq;
+    ks.expiry_queued = queued != 0;
+    Entries& e = ks.entries;
+    for (uint64_t i = 0; i < size; ++i) {
+      int64_t t;
+      uint64_t nulls;
+      if (!in.Signed(t) || !in.Varint64(nulls)) return in.status();
+      e.times.push_back(t);
+      e.nulls.push_back(nulls);
+      for (size_t k = 0; k < n; ++k) {
+        uint64_t slot;
+        if (!in.Varint64(slot)) return in.status();
+        e.slots.push_back(slot);
+      }
+    }
+    uint64_t nlo, nstates, ntile_windows;
+    if (!in.Varint64(nlo)) return in.status();
+    if (nlo != windows_.size()) return Status::Corruption("frontier count does not match");
+    for (uint64_t i = 0; i < nlo; ++i) {
+      uint64_t lo;
+      if (!in.Varint64(lo)) return in.status();
+      ks.lo.push_back(static_cast<size_t>(lo));
+    }
+    if (!in.Varint64(nstates)) return in.status();
+    if (nstates != num_states_) return Status::Corruption("state count does not match");
+    for (size_t w = 0; w < windows_.size(); ++w) {
+      if (exact_index_[w] == SIZE_MAX) continue;
+      for (const StateRef& ref : windows_[w].states) {
+        State s;
+        if (!LoadStateValue(s, ref, in)) return in.status();
+        ks.states.push_back(std::move(s));
+      }
+    }
+    if (!in.Varint64(ntile_windows)) return in.status();
+    if (ntile_windows != windows_.size()) return Status::Corruption("tile windows do not match");
+    ks.tiles.resize(windows_.size());
+    for (size_t w = 0; w < windows_.size(); ++w) {
+      uint64_t count;
+      if (!in.Varint64(count)) return in.status();
+      if (count > in.remaining()) return Status::Corruption("tile count exceeds the checkpoint");
+      for (uint64_t ti = 0; ti < count; ++ti) {
+        Tile tile;
+        uint64_t ns, nl;
+        if (!in.Signed(tile.start) || !in.Varint64(ns)) return in.status();
+        if (ns != windows_[w].states.size()) return Status::Corruption("tile states do not match");
+        for (const StateRef& ref : windows_[w].states) {
+          State s;
+          if (!LoadStateValue(s, ref, in)) return in.status();
+          tile.states.push_back(std::move(s));
+        }
+        if (!in.Varint64(nl)) return in.status();
+        if (nl != n) return Status::Corruption("tile last values do not match");
+        tile.last_time.resize(n);
+        tile.last_seq.resize(n);
+        tile.last_slot.resize(n);
+        for (size_t k = 0; k < n; ++k) {
+          if (!in.Signed(tile.last_time[k]) || !in.Varint64(tile.last_seq[k]) ||
+              !in.Varint64(tile.last_slot[k])) {
+            return in.status();
+          }
+        }
+        ks.tiles[w].push_back(std::move(tile));
+      }
+    }
+    if (ks.expiry_queued) expiry_.emplace(ks.max_time.micros(), std::string(key));
+    keys_.emplace(std::string(key), std::move(ks));
+  }
+  if (!in.at_end()) return Status::Corruption("trailing bytes in a feature group checkpoint");
+  horizon_ = EventTime::FromMicros(horizon);
+  free_before_ = EventTime::FromMicros(free_before);
+  nulls_skipped_ = counters[0];
+  total_entries_ = static_cast<size_t>(counters[1]);
+  total_tiles_ = static_cast<size_t>(counters[2]);
+  peak_keys_ = static_cast<size_t>(counters[3]);
+  peak_entries_ = static_cast<size_t>(counters[4]);
+  out_of_order_ = counters[5];
+  return Status::OK();
 }
 
 }  // namespace eddy

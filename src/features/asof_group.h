@@ -71,6 +71,12 @@ class AsOfGroup {
   void OnWatermark(Watermark wm);
 
   size_t num_outputs() const { return outputs_.size(); }
+
+  // Checkpoints: an exact image of every key's state, so that a restored
+  // group computes bit-identical features. RestoreState requires a group
+  // planned from the same spec.
+  void SaveState(std::string& out) const;
+  Status RestoreState(std::string_view bytes);
   const std::string& name() const { return name_; }
 
   struct Stats {
@@ -147,6 +153,8 @@ class AsOfGroup {
 
   AsOfGroup() = default;
   State MakeState(const StateRef& ref) const;
+  static void SaveStateValue(const State& s, std::string& out);
+  bool LoadStateValue(State& s, const StateRef& ref, ByteReader& in) const;
   void InitKey(KeyState& ks) const;
   // How an entry reaches min/max states: appended (newest), inserted (out of
   // order), or folded into a tile (which keeps only its extreme).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/coding.h"
 #include "base/strings.h"
 #include "features/expr_binding.h"
 
@@ -438,6 +439,61 @@ void FeatureEngine::OnEvent(size_t s, EventTime t, const Row& row,
     EncodeKeyJson(row, ref.key, key_json_);
     windows_[static_cast<size_t>(ref.index)]->OnEvent(key_, key_json_, t, row, sink);
   }
+}
+
+void FeatureEngine::SaveState(std::string& out) const {
+  std::string part;
+  PutVarint64(out, asof_.size());
+  for (const auto& g : asof_) {
+    part.clear();
+    g->SaveState(part);
+    PutString(out, part);
+  }
+  PutVarint64(out, windows_.size());
+  for (const auto& g : windows_) {
+    part.clear();
+    g->SaveState(part);
+    PutString(out, part);
+  }
+  PutVarint64(out, tables_.size());
+  for (const auto& t : tables_) {
+    part.clear();
+    t->SaveState(part);
+    PutString(out, part);
+  }
+  for (const auto& h : table_horizons_) {
+    for (EventTime t : h) PutSigned(out, t.micros());
+  }
+}
+
+Status FeatureEngine::RestoreState(std::string_view bytes) {
+  ByteReader in(bytes, "feature engine checkpoint");
+  auto restore_all = [&](auto& items) -> Status {
+    uint64_t n;
+    if (!in.Varint64(n)) return in.status();
+    if (n != items.size()) {
+      return Status::FailedPrecondition(
+          "the pipeline's feature groups changed since the checkpoint; run with --fresh");
+    }
+    for (auto& item : items) {
+      std::string_view part;
+      if (!in.String(part)) return in.status();
+      EDDY_RETURN_IF_ERROR(item->RestoreState(part));
+    }
+    return Status::OK();
+  };
+  EDDY_RETURN_IF_ERROR(restore_all(asof_));
+  EDDY_RETURN_IF_ERROR(restore_all(windows_));
+  EDDY_RETURN_IF_ERROR(restore_all(tables_));
+  for (auto& h : table_horizons_) {
+    for (EventTime& t : h) {
+      int64_t v;
+      if (!in.Signed(v)) return in.status();
+      t = EventTime::FromMicros(v);
+    }
+  }
+  if (!in.at_end()) return Status::Corruption("trailing bytes in the feature engine checkpoint");
+  return Status::OK();
 }
 
 void FeatureEngine::OnWatermark(size_t s, Watermark wm, WindowSink& sink) {

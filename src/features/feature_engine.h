@@ -66,6 +66,10 @@ class FeatureEngine {
   // several: length-prefixed parts). For serving requests.
   static std::string EncodeKeyParts(const std::vector<std::string>& parts);
 
+  // Checkpoints: every group's and table's state, and the table horizons.
+  void SaveState(std::string& out) const;
+  Status RestoreState(std::string_view bytes);
+
   const std::vector<std::unique_ptr<WindowGroup>>& window_groups() const { return windows_; }
   const std::vector<std::unique_ptr<AsOfGroup>>& asof_groups() const { return asof_; }
   // The spec of window group i (its output).

@@ -101,6 +101,10 @@ void FeatureValue::AppendCsv(std::string& out) const {
     case Type::kNull:
       return;
     case Type::kString:
+      if (s_.empty()) {
+        out.append("\"\"");  // the empty string, not null (an empty cell)
+        return;
+      }
       text = s_;
       break;
     default:
@@ -117,6 +121,76 @@ void FeatureValue::AppendCsv(std::string& out) const {
     out.push_back(c);
   }
   out.push_back('"');
+}
+
+void FeatureValue::Save(std::string& out) const {
+  out.push_back(static_cast<char>(type_));
+  switch (type_) {
+    case Type::kNull:
+      break;
+    case Type::kBool:
+    case Type::kInt:
+      PutSigned(out, i_);
+      break;
+    case Type::kDouble:
+      PutDouble(out, d_);
+      break;
+    case Type::kString:
+      PutString(out, s_);
+      break;
+    case Type::kList:
+      PutVarint64(out, list_.size());
+      for (const std::string& x : list_) PutString(out, x);
+      break;
+  }
+}
+
+bool FeatureValue::Load(ByteReader& in) {
+  uint8_t t;
+  if (!in.Byte(t)) return false;
+  switch (static_cast<Type>(t)) {
+    case Type::kNull:
+      SetNull();
+      return true;
+    case Type::kBool:
+    case Type::kInt: {
+      int64_t i;
+      if (!in.Signed(i)) return false;
+      type_ = static_cast<Type>(t);
+      i_ = i;
+      return true;
+    }
+    case Type::kDouble: {
+      double d;
+      if (!in.Double(d)) return false;
+      type_ = Type::kDouble;
+      d_ = d;
+      return true;
+    }
+    case Type::kString: {
+      std::string_view s;
+      if (!in.String(s)) return false;
+      SetString(s);
+      return true;
+    }
+    case Type::kList: {
+      uint64_t n;
+      if (!in.Varint64(n)) return false;
+      if (n > in.remaining()) {
+        in.Fail("list length exceeds the input");
+        return false;
+      }
+      auto& list = SetList();
+      for (uint64_t k = 0; k < n; ++k) {
+        std::string_view s;
+        if (!in.String(s)) return false;
+        list.emplace_back(s);
+      }
+      return true;
+    }
+  }
+  in.Fail("unknown feature value type");
+  return false;
 }
 
 bool operator==(const FeatureValue& a, const FeatureValue& b) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/coding.h"
 #include "expr/expression.h"
 
 namespace eddy {
@@ -60,6 +61,9 @@ class FeatureValue {
   double AsDouble() const;
 
   void AppendJson(std::string& out) const;
+  // Exact binary image (checkpoints).
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
   // CSV cell text: empty for null, JSON array text for lists.
   void AppendCsv(std::string& out) const;
 

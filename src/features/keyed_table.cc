@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/coding.h"
 #include "base/strings.h"
 
 namespace eddy {
@@ -102,6 +103,57 @@ void KeyedTable::Lookup(std::string_view key, EventTime t, std::span<const int> 
       out[i] = found->values[static_cast<size_t>(fields[i])];
     }
   }
+}
+
+void KeyedTable::SaveState(std::string& out) const {
+  PutString(out, name_);
+  PutVarint64(out, field_names_.size());
+  PutSigned(out, horizon_.micros());
+  std::vector<const std::pair<const std::string, std::vector<Version>>*> keys;
+  for (const auto& kv : keys_) keys.push_back(&kv);
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  PutVarint64(out, keys.size());
+  for (const auto* kv : keys) {
+    PutString(out, kv->first);
+    PutVarint64(out, kv->second.size());
+    for (const Version& v : kv->second) {
+      PutSigned(out, v.time);
+      for (const FeatureValue& f : v.values) f.Save(out);
+    }
+  }
+}
+
+Status KeyedTable::RestoreState(std::string_view bytes) {
+  ByteReader in(bytes, StrCat("checkpoint of table ", Quote(name_)));
+  std::string_view name;
+  uint64_t nfields, nkeys;
+  int64_t horizon;
+  if (!in.String(name) || !in.Varint64(nfields) || !in.Signed(horizon) || !in.Varint64(nkeys)) {
+    return in.status();
+  }
+  if (name != name_ || nfields != field_names_.size()) {
+    return Status::FailedPrecondition(
+        StrCat("table ", Quote(name_), " changed since the checkpoint; run with --fresh"));
+  }
+  keys_.clear();
+  for (uint64_t k = 0; k < nkeys; ++k) {
+    std::string_view key;
+    uint64_t nv;
+    if (!in.String(key) || !in.Varint64(nv)) return in.status();
+    if (nv > in.remaining()) return Status::Corruption("version count exceeds the checkpoint");
+    std::vector<Version> versions(static_cast<size_t>(nv));
+    for (Version& v : versions) {
+      if (!in.Signed(v.time)) return in.status();
+      v.values.resize(field_names_.size());
+      for (FeatureValue& f : v.values) {
+        if (!f.Load(in)) return in.status();
+      }
+    }
+    keys_.emplace(std::string(key), std::move(versions));
+  }
+  if (!in.at_end()) return Status::Corruption("trailing bytes in a table checkpoint");
+  horizon_ = EventTime::FromMicros(horizon);
+  return Status::OK();
 }
 
 }  // namespace eddy

@@ -46,6 +46,10 @@ class KeyedTable {
     if (horizon > horizon_) horizon_ = horizon;
   }
 
+  // Checkpoints: every version of every key.
+  void SaveState(std::string& out) const;
+  Status RestoreState(std::string_view bytes);
+
   const std::string& name() const { return name_; }
   const std::vector<std::string>& field_names() const { return field_names_; }
   // Index of a table field, or -1.

@@ -36,6 +36,54 @@ void StringPool::Release(uint64_t id) {
   free_.push_back(id);
 }
 
+void StringPool::Save(std::string& out) const {
+  PutVarint64(out, entries_.size());
+  for (const Entry& e : entries_) {
+    PutString(out, e.text);
+    PutSigned(out, e.refs);
+  }
+  PutVarint64(out, free_.size());
+  for (uint64_t id : free_) PutVarint64(out, id);
+}
+
+bool StringPool::Load(ByteReader& in) {
+  uint64_t n;
+  if (!in.Varint64(n)) return false;
+  if (n > in.remaining()) {
+    in.Fail("string pool size exceeds the input");
+    return false;
+  }
+  entries_.assign(static_cast<size_t>(n), Entry());
+  index_.clear();
+  bytes_ = 0;
+  for (Entry& e : entries_) {
+    std::string_view text;
+    if (!in.String(text) || !in.Signed(e.refs)) return false;
+    e.text.assign(text);
+    if (e.refs > 0) {
+      index_.emplace(e.text, static_cast<uint64_t>(&e - entries_.data()));
+      bytes_ += e.text.size();
+    }
+  }
+  uint64_t nf;
+  if (!in.Varint64(nf)) return false;
+  if (nf > in.remaining()) {
+    in.Fail("string pool free list exceeds the input");
+    return false;
+  }
+  free_.clear();
+  for (uint64_t i = 0; i < nf; ++i) {
+    uint64_t id;
+    if (!in.Varint64(id)) return false;
+    if (id >= entries_.size()) {
+      in.Fail("string pool free id out of range");
+      return false;
+    }
+    free_.push_back(id);
+  }
+  return true;
+}
+
 void SlotToFeature(uint64_t slot, FieldType type, const StringPool& pool, FeatureValue& out) {
   switch (type) {
     case FieldType::kBool:

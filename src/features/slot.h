@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/coding.h"
 #include "base/value.h"
 #include "features/feature_value.h"
 #include "ingest/schema.h"
@@ -35,6 +36,10 @@ class StringPool {
   std::string_view Get(uint64_t id) const { return entries_[id].text; }
   size_t size() const { return index_.size(); }
   size_t bytes() const { return bytes_; }
+
+  // Checkpoint image: every id keeps its number.
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
 
  private:
   struct Entry {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/check.h"
+#include "base/coding.h"
 #include "base/strings.h"
 
 namespace eddy {
@@ -435,6 +436,123 @@ void WindowGroup::OnWatermark(Watermark wm, WindowSink& sink) {
     ks.windows.erase(wit);
     if (ks.windows.empty()) keys_.erase(kit);
   }
+}
+
+void WindowGroup::SaveState(std::string& out) const {
+  PutString(out, name_);
+  PutVarint64(out, aggs_.size());
+  PutSigned(out, watermark_.time().micros());
+  PutVarint64(out, next_seq_);
+  PutVarint64(out, updates_);
+  PutVarint64(out, rows_);
+  pool_.Save(out);
+  std::vector<const std::pair<const std::string, KeyState>*> keys;
+  for (const auto& kv : keys_) keys.push_back(&kv);
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  PutVarint64(out, keys.size());
+  for (const auto* kv : keys) {
+    PutString(out, kv->first);
+    PutString(out, kv->second.key_json);
+    PutVarint64(out, kv->second.windows.size());
+    for (const auto& [start, w] : kv->second.windows) {
+      PutSigned(out, w.start);
+      PutSigned(out, w.last);
+      PutSigned(out, w.emissions);
+      out.push_back(w.fired ? 1 : 0);
+      PutVarint64(out, w.replaces.size());
+      for (const auto& [s, e] : w.replaces) {
+        PutSigned(out, s);
+        PutSigned(out, e);
+      }
+      for (const Acc& a : w.accs) {
+        PutSigned(out, a.count);
+        a.moments.Save(out);
+        out.push_back(static_cast<char>((a.has_extreme ? 1 : 0) | (a.has_last ? 2 : 0) |
+                                        (a.counts ? 4 : 0) | (a.sketch ? 8 : 0)));
+        PutDouble(out, a.extreme);
+        if (a.counts) a.counts->Save(out);
+        if (a.sketch) a.sketch->Save(out);
+        a.decay.Save(out);
+        PutSigned(out, a.last_time);
+        PutVarint64(out, a.last_seq);
+        PutVarint64(out, a.last_slot);
+      }
+    }
+  }
+}
+
+Status WindowGroup::RestoreState(std::string_view bytes) {
+  ByteReader in(bytes, StrCat("checkpoint of feature group ", Quote(name_)));
+  std::string_view name;
+  uint64_t naggs;
+  int64_t wm;
+  if (!in.String(name) || !in.Varint64(naggs)) return in.status();
+  if (name != name_ || naggs != aggs_.size()) {
+    return Status::FailedPrecondition(
+        StrCat("feature group ", Quote(name_), " changed since the checkpoint; run with --fresh"));
+  }
+  if (!in.Signed(wm) || !in.Varint64(next_seq_) || !in.Varint64(updates_) || !in.Varint64(rows_)) {
+    return in.status();
+  }
+  if (!pool_.Load(in)) return in.status();
+  keys_.clear();
+  while (!timers_.empty()) timers_.pop();
+  uint64_t nkeys;
+  if (!in.Varint64(nkeys)) return in.status();
+  for (uint64_t ki = 0; ki < nkeys; ++ki) {
+    std::string_view key, key_json;
+    uint64_t nwin;
+    if (!in.String(key) || !in.String(key_json) || !in.Varint64(nwin)) return in.status();
+    if (nwin > in.remaining()) return Status::Corruption("window count exceeds the checkpoint");
+    KeyState ks;
+    ks.key_json = std::string(key_json);
+    for (uint64_t wi = 0; wi < nwin; ++wi) {
+      Instance w;
+      int64_t emissions;
+      uint8_t fired;
+      uint64_t nrep;
+      if (!in.Signed(w.start) || !in.Signed(w.last) || !in.Signed(emissions) || !in.Byte(fired) ||
+          !in.Varint64(nrep)) {
+        return in.status();
+      }
+      w.emissions = static_cast<int>(emissions);
+      w.fired = fired != 0;
+      if (nrep > in.remaining()) return Status::Corruption("replaces exceed the checkpoint");
+      for (uint64_t r = 0; r < nrep; ++r) {
+        int64_t s, e;
+        if (!in.Signed(s) || !in.Signed(e)) return in.status();
+        w.replaces.emplace_back(s, e);
+      }
+      w.accs.resize(aggs_.size());
+      for (Acc& a : w.accs) {
+        uint8_t flags;
+        if (!in.Signed(a.count) || !a.moments.Load(in) || !in.Byte(flags) ||
+            !in.Double(a.extreme)) {
+          return in.status();
+        }
+        a.has_extreme = (flags & 1) != 0;
+        a.has_last = (flags & 2) != 0;
+        if (flags & 4) {
+          a.counts = std::make_unique<ValueCounts>();
+          if (!a.counts->Load(in)) return in.status();
+        }
+        if (flags & 8) {
+          a.sketch = std::make_unique<QuantileSketch>();
+          if (!a.sketch->Load(in)) return in.status();
+        }
+        if (!a.decay.Load(in) || !in.Signed(a.last_time) || !in.Varint64(a.last_seq) ||
+            !in.Varint64(a.last_slot)) {
+          return in.status();
+        }
+      }
+      ks.windows.emplace(w.start, std::move(w));
+    }
+    auto it = keys_.emplace(std::string(key), std::move(ks)).first;
+    for (const auto& [start, w] : it->second.windows) Schedule(it->first, w);
+  }
+  if (!in.at_end()) return Status::Corruption("trailing bytes in a window group checkpoint");
+  watermark_ = Watermark(EventTime::FromMicros(wm));
+  return Status::OK();
 }
 
 size_t WindowGroup::open_windows() const {

@@ -70,6 +70,11 @@ class WindowGroup {
   // longer change.
   void OnWatermark(Watermark wm, WindowSink& sink);
 
+  // Checkpoints: every open window with its state, exactly. Timers are
+  // rebuilt from the windows on restore.
+  void SaveState(std::string& out) const;
+  Status RestoreState(std::string_view bytes);
+
   const std::string& name() const { return name_; }
   const std::vector<std::string>& feature_names() const { return names_; }
   size_t open_windows() const;

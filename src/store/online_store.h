@@ -3,10 +3,18 @@
 // The feature engine writes (one thread); serving reads (many threads)
 // concurrently with the writes. A read never sees a half-written vector.
 //
+// A Put only replaces the stored vector when its event time is at or after
+// the stored one's: an out-of-order event (processed after a later one of the
+// same key) must not turn the vector back to an earlier time. Such a Put is
+// ignored and counted in Stats::out_of_order. Equal event times: the later Put
+// wins.
+//
 // Implementations: OpenRocksDbStore (embedded, survives restart, with an
 // in-memory cache of hot keys in front), OpenMemoryStore (tests, benchmarks).
 // A Redis implementation for several instances sharing one store implements
 // the same interface; nothing above the store changes.
+// docs/formats/online-store.md describes the layout, write path, durability
+// and cache.
 
 #ifndef EDDY_STORE_ONLINE_STORE_H_
 #define EDDY_STORE_ONLINE_STORE_H_
@@ -28,19 +36,21 @@ class OnlineStore {
  public:
   virtual ~OnlineStore() = default;
 
-  // Replaces the vector of (group, key). May be buffered: visible to Get at
-  // once, durable after Flush().
+  // Replaces the vector of (group, key) unless the stored one has a later
+  // event time (see above). May be buffered: visible to Get at once, durable
+  // after Flush(). REQUIRES: called from the writer thread.
   virtual Status Put(std::string_view group, std::string_view key, const StoredVector& v) = 0;
 
   // The vector of (group, key), or nullopt when there is none. Thread-safe.
   virtual Result<std::optional<StoredVector>> Get(std::string_view group,
                                                   std::string_view key) const = 0;
 
-  // Several keys of one group in one call; out[i] answers keys[i].
+  // Several keys of one group in one call; out[i] answers keys[i]. Thread-safe.
+  // A key whose stored value fails to decode fails the whole call.
   virtual Result<std::vector<std::optional<StoredVector>>> MultiGet(
       std::string_view group, std::span<const std::string_view> keys) const = 0;
 
-  // Makes every Put so far durable.
+  // Makes every Put so far durable. REQUIRES: called from the writer thread.
   virtual Status Flush() = 0;
 
   // Writes a consistent copy of the store into `dir` (which must not exist),
@@ -48,29 +58,49 @@ class OnlineStore {
   virtual Status Checkpoint(const std::string& dir) = 0;
 
   struct Stats {
-    uint64_t keys = 0;          // approximate
+    uint64_t keys = 0;  // approximate
     uint64_t cache_hits = 0;
     uint64_t cache_misses = 0;
     uint64_t puts = 0;
+    uint64_t out_of_order = 0;  // Puts ignored: the stored vector was newer
+    uint64_t cached = 0;        // vectors in the read cache (at most cache_entries)
+    uint64_t buffered = 0;      // Puts not yet written to the backend
   };
   virtual Stats stats() const = 0;
 };
 
 struct RocksDbStoreOptions {
   // Keys kept in the in-memory cache in front of RocksDB (0 disables it).
+  // Vectors written but not yet flushed are held besides these.
   size_t cache_entries = 1 << 20;
+  // Written-but-unflushed vectors held in memory before Put writes them to
+  // RocksDB on its own (in write batches, without a WAL: not yet durable).
+  size_t write_buffer_entries = 1 << 17;
   // Create the database if missing.
   bool create_if_missing = true;
 };
 
-// Opens (or creates) an embedded store in directory `path`.
+// Opens (or creates) an embedded store in directory `path`. One store may
+// have the directory open at a time: a second one, in this process or
+// another, gets kFailedPrecondition. Closing (destroying) the store flushes.
+//
+// Durability: writes bypass RocksDB's write-ahead log. What a Flush() or
+// Checkpoint() has completed survives a crash; later Puts may be lost, and
+// the engine restores them by restoring its last checkpoint and replaying
+// the input from the checkpointed offsets.
 Result<std::unique_ptr<OnlineStore>> OpenRocksDbStore(const std::string& path,
                                                       const RocksDbStoreOptions& options);
 
-// Replaces the store at `path` with the checkpoint copy in `checkpoint_dir`.
+// Replaces the store at `path` with the checkpoint copy in `checkpoint_dir`
+// (made by Checkpoint(); left unchanged). The checkpoint is copied and opened
+// before the store is replaced, so a corrupt checkpoint is a kCorruption
+// error that leaves the store as it was. REQUIRES: no store has `path` open
+// (kFailedPrecondition otherwise).
 Status RestoreRocksDbStore(const std::string& checkpoint_dir, const std::string& path);
 
-// A store held in memory only.
+// A store held in memory only. Flush() does nothing; Checkpoint(dir) writes
+// a RocksDB store directory that OpenRocksDbStore and RestoreRocksDbStore
+// read.
 std::unique_ptr<OnlineStore> OpenMemoryStore();
 
 }  // namespace eddy

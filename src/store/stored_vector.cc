@@ -27,8 +27,12 @@ void EncodeStoredVector(const StoredVector& v, std::string& out) {
   PutVarint64(out, v.values.size());
   for (const FeatureValue& f : v.values) {
     switch (f.type()) {
-      case FeatureValue::Type::kNull: out.push_back(kNull); break;
-      case FeatureValue::Type::kBool: out.push_back(f.bool_value() ? kTrue : kFalse); break;
+      case FeatureValue::Type::kNull:
+        out.push_back(kNull);
+        break;
+      case FeatureValue::Type::kBool:
+        out.push_back(f.bool_value() ? kTrue : kFalse);
+        break;
       case FeatureValue::Type::kInt:
         out.push_back(kInt);
         PutSigned(out, f.int_value());
@@ -70,9 +74,15 @@ Result<StoredVector> DecodeStoredVector(std::string_view bytes) {
     uint8_t tag;
     if (!r.Byte(tag)) return r.status();
     switch (tag) {
-      case kNull: f.SetNull(); break;
-      case kFalse: f.SetBool(false); break;
-      case kTrue: f.SetBool(true); break;
+      case kNull:
+        f.SetNull();
+        break;
+      case kFalse:
+        f.SetBool(false);
+        break;
+      case kTrue:
+        f.SetBool(true);
+        break;
       case kInt: {
         int64_t i;
         if (!r.Signed(i)) return r.status();
@@ -103,7 +113,8 @@ Result<StoredVector> DecodeStoredVector(std::string_view bytes) {
         }
         break;
       }
-      default: return Status::Corruption(StrCat("feature vector has unknown value tag ", tag));
+      default:
+        return Status::Corruption(StrCat("feature vector has unknown value tag ", tag));
     }
   }
   if (!r.at_end()) return Status::Corruption("feature vector has trailing bytes");

@@ -15,8 +15,8 @@
 namespace eddy {
 
 struct StoredVector {
-  EventTime event_time;        // the event time the values are "as of"
-  ProcessingTime computed_at;  // when Eddy computed them: the availability time
+  EventTime event_time;              // the event time the values are "as of"
+  ProcessingTime computed_at;        // when Eddy computed them: the availability time
   std::vector<FeatureValue> values;  // in the group's feature order
 
   friend bool operator==(const StoredVector& a, const StoredVector& b) {
