@@ -54,7 +54,7 @@ exit status: 0 valid, 1 invalid, 2 bad usage
 )";
 
 constexpr std::string_view kRunHelp =
-    R"(usage: eddy run PIPELINE [--quiet] [--progress-interval DURATION]
+    R"(usage: eddy run PIPELINE [--quiet] [--progress-interval DURATION] [--fresh]
 
 Runs the pipeline: reads its sources, validates every record, assigns event
 time and watermarks, and writes accepted, late and dead-letter records to the
@@ -63,9 +63,16 @@ of time and everything pending is flushed), or on SIGINT/SIGTERM (outputs are
 flushed; a second signal exits at once). Progress goes to stderr, and a summary
 at the end.
 
+With a `state:` section the run checkpoints all state with the input offsets
+(every state.checkpoint_interval, and at the end) and a later `eddy run`
+resumes from the newest checkpoint: inputs are re-read from the checkpointed
+offsets and outputs are cut back to their checkpointed length, so the result
+equals one uninterrupted run.
+
 options:
   --quiet                        no progress lines (the summary is still printed)
   --progress-interval DURATION   time between progress lines (default 1s)
+  --fresh                        discard checkpoints, history and online store; start over
 
 exit status: 0 finished or stopped cleanly, 1 error, 2 bad usage
 )";
@@ -87,6 +94,9 @@ options:
   --output FILE    where rows are written
   --source NAME    which source FILE feeds (needed when the pipeline has several)
   --format F       jsonl (default) or csv, for feature rows
+  --state DIR      keep the replay's online store, history and checkpoints in
+                   DIR (fresh each time); without it the replay keeps none.
+                   The pipeline's own state is never touched by a replay.
   --quiet          no progress lines
 
 exit status: 0 finished, 1 error, 2 bad usage
@@ -221,7 +231,7 @@ bool ParseInterval(const Args& args, EngineOptions& options, std::string& error)
 int CmdRun(int argc, char** argv) {
   Args args;
   std::string error;
-  if (!ParseArgs(argc, argv, 2, {"progress-interval"}, {"quiet"}, args, error)) {
+  if (!ParseArgs(argc, argv, 2, {"progress-interval"}, {"quiet", "fresh"}, args, error)) {
     return Usage(error, kRunHelp);
   }
   if (args.help) {
@@ -231,6 +241,7 @@ int CmdRun(int argc, char** argv) {
   if (args.positional.size() != 1) return Usage("run takes one pipeline file", kRunHelp);
   EngineOptions options;
   options.progress = !HasOption(args, "quiet");
+  options.fresh = HasOption(args, "fresh");
   if (!ParseInterval(args, options, error)) return Usage(error, kRunHelp);
   return RunEngine(args.positional[0], options);
 }
@@ -238,8 +249,9 @@ int CmdRun(int argc, char** argv) {
 int CmdReplay(int argc, char** argv) {
   Args args;
   std::string error;
-  if (!ParseArgs(argc, argv, 2, {"input", "output", "source", "format", "progress-interval"},
-                 {"quiet"}, args, error)) {
+  if (!ParseArgs(argc, argv, 2,
+                 {"input", "output", "source", "format", "state", "progress-interval"}, {"quiet"},
+                 args, error)) {
     return Usage(error, kReplayHelp);
   }
   if (args.help) {
@@ -256,6 +268,8 @@ int CmdReplay(int argc, char** argv) {
   options.replay_output = Option(args, "output");
   options.replay_source = Option(args, "source");
   options.replay_format = Option(args, "format");
+  options.replay_state_dir = Option(args, "state");
+  options.fresh = true;
   if (!options.replay_format.empty() && options.replay_format != "jsonl" &&
       options.replay_format != "csv") {
     return Usage("--format must be jsonl or csv", kReplayHelp);
