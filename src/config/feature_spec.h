@@ -82,7 +82,6 @@ struct FeatureGroupSpec {
   std::vector<AggregationSpec> aggregations;
   std::vector<DerivedSpec> derived;
   std::vector<JoinSpec> joins;
-  std::string filter;  // only events passing it feed the group
   bool table = false;  // a keyed table of the latest `table_fields` per key
   std::vector<std::string> table_fields;
   std::string output;  // emitted-window groups: where rows go ("" = not written)
