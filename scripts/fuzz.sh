@@ -21,7 +21,7 @@ SECONDS_PER_TARGET="${1:-30}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$ROOT/build/fuzz"
 JOBS="${JOBS:-2}"
-ALL_TARGETS="fuzz_json_decoder fuzz_csv_decoder fuzz_pipeline_file fuzz_expression fuzz_file_source fuzz_model_file"
+ALL_TARGETS="fuzz_json_decoder fuzz_csv_decoder fuzz_pipeline_file fuzz_expression fuzz_file_source fuzz_model_file fuzz_stored_vector fuzz_history fuzz_http_request"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 
 max_len() {
@@ -38,6 +38,7 @@ dict() {
     fuzz_pipeline_file) echo pipeline.dict ;;
     fuzz_expression) echo expression.dict ;;
     fuzz_file_source) echo json.dict ;;
+    fuzz_http_request) echo http.dict ;;
     *) echo json.dict ;;
   esac
 }
