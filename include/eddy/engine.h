@@ -27,14 +27,15 @@ class Clock;
 
 struct SourceSummary {
   std::string name;
-  uint64_t records = 0;      // records read, including blank lines and headers
-  uint64_t bytes = 0;        // input bytes read
-  uint64_t accepted = 0;     // passed validation, on time, passed the filter
-  uint64_t late = 0;         // sent to the late output
-  uint64_t dead_letter = 0;  // sent to the dead-letter output
-  uint64_t filtered = 0;     // valid and on time, but the filter said no
-  uint64_t blank = 0;        // empty lines, skipped
-  std::string watermark;     // ISO-8601; "-inf" before any record, "+inf" at end of input
+  uint64_t records = 0;          // records read, including blank lines and headers
+  uint64_t bytes = 0;            // input bytes read
+  uint64_t accepted = 0;         // passed validation, on time, passed the filter
+  uint64_t late = 0;             // sent to the late output
+  uint64_t dead_letter = 0;      // sent to the dead-letter output
+  uint64_t filtered = 0;         // valid and on time, but the filter said no
+  uint64_t blank = 0;            // empty lines, skipped
+  std::string watermark;         // ISO-8601; "-inf" before any record, "+inf" at end of input
+  int64_t watermark_micros = 0;  // the same in microseconds (INT64_MIN / INT64_MAX at the ends)
   int partitions = 0;
   int idle_partitions = 0;
   // Dead-letter counts by error code, largest first.

@@ -25,6 +25,9 @@ constexpr OptionSpec kPipelineOptions[] = {
     {"feedback", OptionType::kSection, false, "", "feedback",
      "Labels that arrive later, joined to logged predictions by event id: they train online "
      "learners and drive quality metrics."},
+    {"serving", OptionType::kSection, false, "", "serving",
+     "The HTTP API inside `eddy run`: ingest, features, predict, feedback, the Open Inference "
+     "Protocol, admin, /metrics. See docs/reference/http-api.md."},
     {"state", OptionType::kSection, false, "", "state",
      "Durable state: the embedded online store, the offline history and checkpoints. Without "
      "this section the online store is in memory, no history is kept and no checkpoints are "
@@ -92,6 +95,31 @@ constexpr OptionSpec kFeedbackOptions[] = {
      "Rolling quality metrics cover the last this-many labelled predictions (and since start)."},
     {"unmatched", OptionType::kOutput, false, "", "",
      "Labels that never matched a prediction, or came after the horizon, with the reason."},
+};
+
+constexpr OptionSpec kServingOptions[] = {
+    {"address", OptionType::kString, false, "127.0.0.1", "", "Address to listen on."},
+    {"port", OptionType::kInt, false, "8080", "",
+     "TCP port; 0 picks a free one (see `port_file`)."},
+    {"port_file", OptionType::kPath, false, "", "",
+     "Where to write the bound port once listening (for scripts using port 0)."},
+    {"threads", OptionType::kInt, false, "2", "", "Server threads (event loop and handlers)."},
+    {"auth", OptionType::kBool, false, "true", "",
+     "Require API tokens (Authorization: Bearer ...) with roles ingest, read, predict, admin "
+     "on every endpoint except /healthz. Tokens come from `tokens` and $EDDY_API_TOKENS."},
+    {"tokens", OptionType::kPath, false, "", "",
+     "A file of API tokens, one `token role[,role...] name` per line "
+     "(docs/operations/security.md)."},
+    {"tls_cert", OptionType::kPath, false, "", "",
+     "PEM certificate chain; with `tls_key`, serves HTTPS."},
+    {"tls_key", OptionType::kPath, false, "", "", "PEM private key of `tls_cert`."},
+    {"max_body_bytes", OptionType::kBytes, false, "4MiB", "",
+     "Largest request body accepted (413 beyond)."},
+    {"audit_log", OptionType::kPath, false, "", "",
+     "Append-only JSON lines of every prediction (inputs, model version, output) and every "
+     "admin action with its caller."},
+    {"public_metrics", OptionType::kBool, false, "false", "",
+     "Serve /metrics and /readyz without a token (for scrapers and probes)."},
 };
 
 constexpr OptionSpec kStateOptions[] = {
@@ -218,6 +246,11 @@ constexpr OptionSpec kSourceOptions[] = {
     {"name", OptionType::kString, true, "", "",
      "Unique name of the source, used in outputs, metrics and references from other sections. "
      "Letters, digits and underscores."},
+    {"type", OptionType::kEnum, false, "file", "file|http",
+     "`file`: read `path` (a file, a directory, or stdin). `http`: records arrive through the "
+     "HTTP API (POST /v1/sources/<name>/events) and are appended to the event log at `path`, "
+     "which the pipeline reads as it grows: checkpoints, restarts and `eddy replay` work on it "
+     "as on a file. Needs a `serving` section."},
     {"format", OptionType::kEnum, true, "", "jsonl|csv",
      "Record format. `jsonl`: one JSON object per line. `csv`: RFC 4180 with a header row; "
      "quoted fields may hold delimiters, quotes (doubled) and newlines."},
@@ -320,6 +353,7 @@ constexpr SectionSpec kSections[] = {
     {"model", "models[]", "A model scoring a source's events.", kModelOptions},
     {"online", "models[].online", "An online learner.", kOnlineOptions},
     {"feedback", "feedback", "Delayed labels.", kFeedbackOptions},
+    {"serving", "serving", "The HTTP API.", kServingOptions},
     {"state", "state", "Durable state of the pipeline.", kStateOptions},
     {"outputs", "outputs",
      "Where records go. Each value is a path (relative to the pipeline file's directory), `-` "

@@ -466,6 +466,10 @@ SourceSpec ReadSource(const YAML::Node& node, size_t index, Diagnostics& diags,
   }
   std::string fmt = r.Enum("format");
   s.format = fmt == "csv" ? SourceFormat::kCsv : SourceFormat::kJsonLines;
+  s.http = r.Enum("type") == "http";
+  if (s.http && s.format != SourceFormat::kJsonLines) {
+    r.Bad("format", "an http source takes JSON records (format: jsonl)");
+  }
   s.path = r.Path("path", base_dir);
   if (s.path == "stderr") r.Bad("path", "a source cannot read from stderr");
 
@@ -954,6 +958,42 @@ Result<PipelineSpec> ParsePipeline(std::string_view yaml, std::string_view file_
       YAML::Node feedback = top.Get("feedback");
       if (feedback.IsDefined() && !feedback.IsNull()) {
         spec.feedback = ReadFeedback(feedback, diags, spec.base_dir);
+      }
+      YAML::Node serving = top.Get("serving");
+      if (serving.IsDefined()) {
+        SectionReader sv(serving.IsNull() ? YAML::Node(YAML::NodeType::Map) : serving,
+                         Section("serving"), diags, "serving");
+        if (sv.valid()) {
+          ServingSpec& v = spec.serving;
+          v.enabled = true;
+          v.where = sv.where().ToString();
+          v.address = sv.String("address");
+          int64_t port = sv.Int("port");
+          if (port < 0 || port > 65535) sv.Bad("port", "must be between 0 and 65535");
+          v.port = static_cast<int>(port);
+          v.port_file = sv.Path("port_file", spec.base_dir);
+          int64_t threads = sv.Int("threads");
+          if (threads < 1 || threads > 256) sv.Bad("threads", "must be between 1 and 256");
+          v.threads = static_cast<int>(threads);
+          v.auth = sv.Bool("auth");
+          v.tokens = sv.Path("tokens", spec.base_dir);
+          v.tls_cert = sv.Path("tls_cert", spec.base_dir);
+          v.tls_key = sv.Path("tls_key", spec.base_dir);
+          if (v.tls_cert.empty() != v.tls_key.empty()) {
+            sv.Bad(v.tls_cert.empty() ? "tls_key" : "tls_cert",
+                   "TLS needs both tls_cert and tls_key");
+          }
+          v.max_body_bytes = sv.Bytes("max_body_bytes").value_or(4 << 20);
+          v.audit_log = sv.Path("audit_log", spec.base_dir);
+          v.public_metrics = sv.Bool("public_metrics");
+        }
+      }
+      for (const SourceSpec& s : spec.sources) {
+        if (s.http && !spec.serving.enabled) {
+          diags.ErrorAt(
+              s.where.ToString(),
+              StrCat("source ", Quote(s.name), " has type: http, which needs a `serving` section"));
+        }
       }
       YAML::Node state = top.Get("state");
       if (state.IsDefined()) {

@@ -65,6 +65,7 @@ struct CsvSpec {
 
 struct SourceSpec {
   std::string name;
+  bool http = false;  // type: http — records arrive over HTTP into the log at `path`
   SourceFormat format = SourceFormat::kJsonLines;
   // A file, a directory (one partition per file, in name order), or "-" for
   // standard input.
@@ -135,6 +136,22 @@ struct FeedbackSpec {
   std::string where;
 };
 
+// The HTTP API (the `serving:` section).
+struct ServingSpec {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  int port = 8080;
+  std::string port_file;
+  int threads = 2;
+  bool auth = true;
+  std::string tokens;
+  std::string tls_cert, tls_key;
+  uint64_t max_body_bytes = 4 << 20;
+  std::string audit_log;
+  bool public_metrics = false;
+  std::string where;
+};
+
 // Durable state (the `state:` section). `enabled` is false when the section is
 // absent: in-memory online store, no history, no checkpoints.
 struct StateSpec {
@@ -157,6 +174,7 @@ struct PipelineSpec {
   std::vector<FeatureGroupSpec> features;
   std::vector<ModelSpec> models;
   FeedbackSpec feedback;
+  ServingSpec serving;
   StateSpec state;
   OutputsSpec outputs;
 

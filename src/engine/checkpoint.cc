@@ -202,7 +202,8 @@ Result<std::optional<CheckpointStore::Loaded>> CheckpointStore::LoadLatest() con
       continue;
     }
     Loaded l;
-    l.seq = mseq;
+    l.seq = seq;
+    l.created_at = created;
     l.dir = d;
     l.state = std::move(decoded).value();
     l.skipped = std::move(skipped);
@@ -210,7 +211,9 @@ Result<std::optional<CheckpointStore::Loaded>> CheckpointStore::LoadLatest() con
   }
   if (!skipped.empty()) {
     return Status::Corruption(
-        StrCat("no usable checkpoint in ", dir_, ": ", StrJoin(skipped, "; ")));
+        StrCat("no usable checkpoint in ", dir_, ": ", StrJoin(skipped, "; "),
+               ". Nothing was changed; to start over from the beginning of the inputs, run "
+               "with --fresh (this discards the checkpoints, the history and the online store)"));
   }
   return std::optional<Loaded>();
 }

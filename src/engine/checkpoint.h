@@ -62,7 +62,8 @@ class CheckpointStore {
 
   struct Loaded {
     uint64_t seq = 0;
-    std::string dir;  // the checkpoint's directory
+    std::string created_at;  // ISO-8601, processing time, from the MANIFEST
+    std::string dir;         // the checkpoint's directory
     CheckpointState state;
     // Newer checkpoints that could not be used, as "ckpt-...: reason".
     std::vector<std::string> skipped;

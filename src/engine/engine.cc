@@ -23,6 +23,7 @@
 #include "engine/line_writer.h"
 #include "engine/progress.h"
 #include "engine/record_json.h"
+#include "engine/serving_api.h"
 #include "engine/source_pipeline.h"
 #include "features/expr_binding.h"
 #include "features/feature_engine.h"
@@ -322,9 +323,11 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       return Status::OK();
     }
     for (const std::string& s : loaded->skipped) {
-      ssize_t ignored = ::write(STDERR_FILENO, "", 0);
-      (void)ignored;
       std::fprintf(stderr, "eddy: skipping checkpoint %s; using the previous one\n", s.c_str());
+    }
+    if (!loaded->skipped.empty()) {
+      std::fprintf(stderr, "eddy: resuming from checkpoint ckpt-%010llu of %s\n",
+                   static_cast<unsigned long long>(loaded->seq), loaded->created_at.c_str());
     }
     const CheckpointState& state = loaded->state;
     ProcessingTime now = clock_.Now();
@@ -553,6 +556,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       result = OutputStatus();
       if (result.ok()) result = state_error_;
       if (!result.ok()) break;
+      scoring_->RefreshOnline(now);
       // Idleness is checked every round: a busy source must not keep another
       // source's silent partitions from going idle.
       for (SourceRun& r : sources_) {
@@ -571,6 +575,8 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         progress.MaybeReport(now, SnapshotCopy());
       }
     }
+    // Stop serving first: no new requests, in-flight ones finish.
+    if (api_) api_->Stop(Duration::Seconds(10));
     // A clean end (inputs ended or a stop request) leaves a checkpoint, so
     // the next run resumes after everything this one did.
     if (result.ok()) result = TakeCheckpoint(clock_.Now());
@@ -643,6 +649,47 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   }
   void OnUnmatchedLabel(std::string_view line) override {
     if (unmatched_out_.writer) unmatched_out_.writer->WriteLine(line);
+  }
+  void OnScore(size_t model, double score) override {
+    if (api_) api_->ObserveStreamScore(model, score);
+  }
+
+  // Starts the HTTP API (before state is restored: /readyz says 503 until
+  // Ready()).
+  Status StartServing() {
+    if (!spec_.serving.enabled) return Status::OK();
+    ServingContext ctx;
+    ctx.spec = &spec_;
+    for (size_t i = 0; i < spec_.sources.size(); ++i) {
+      for (const SourceRun& r : sources_) {
+        if (r.index == i) ctx.schemas.push_back(&r.pipeline->schema());
+      }
+    }
+    ctx.features = features_.get();
+    ctx.scoring = scoring_.get();
+    ctx.store = store_.get();
+    ctx.clock = &clock_;
+    ctx.summary = [this]() { return SnapshotCopy(); };
+    EDDY_ASSIGN_OR_RETURN(api_, ServingApi::Create(std::move(ctx)));
+    EDDY_RETURN_IF_ERROR(api_->Start());
+    const std::string scheme = spec_.serving.tls_cert.empty() ? "http" : "https";
+    std::fprintf(stderr, "eddy: serving on %s://%s:%u (%s)\n", scheme.c_str(),
+                 spec_.serving.address.c_str(), api_->port(),
+                 spec_.serving.auth ? "tokens required" : "no authentication");
+    if (!spec_.serving.port_file.empty()) {
+      std::FILE* f = std::fopen(spec_.serving.port_file.c_str(), "w");
+      if (f == nullptr) {
+        return Status::IoError(
+            StrCat("serving.port_file: cannot write ", Quote(spec_.serving.port_file, 500)));
+      }
+      std::fprintf(f, "%u\n", api_->port());
+      std::fclose(f);
+    }
+    return Status::OK();
+  }
+
+  void Ready() {
+    if (api_) api_->SetReady();
   }
 
   // ---- WindowSink ----
@@ -779,6 +826,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       src.blank = c.blank;
       if (r.source != nullptr) {
         src.watermark = FormatIso8601(r.pipeline->watermark().time());
+        src.watermark_micros = r.pipeline->watermark().time().micros();
         src.partitions = r.pipeline->tracker().num_partitions();
         src.idle_partitions = r.pipeline->tracker().num_idle();
       }
@@ -843,6 +891,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   std::vector<Output> window_out_;  // per window group
   std::unique_ptr<FeatureEngine> features_;
   std::unique_ptr<ScoringEngine> scoring_;
+  std::unique_ptr<ServingApi> api_;
   std::unique_ptr<OnlineStore> store_;
   std::unique_ptr<HistoryWriter> history_;
   StoredVector stored_;  // scratch
@@ -887,6 +936,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& pipeline_path,
   auto impl = std::make_unique<Impl>(std::move(spec), options);
   EDDY_RETURN_IF_ERROR(impl->Plan());
   EDDY_RETURN_IF_ERROR(impl->OpenIO());
+  EDDY_RETURN_IF_ERROR(impl->StartServing());
+  impl->Ready();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

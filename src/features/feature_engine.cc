@@ -510,4 +510,32 @@ void FeatureEngine::OnWatermark(size_t s, Watermark wm, WindowSink& sink) {
   }
 }
 
+std::vector<FeatureEngine::GroupInfo> FeatureEngine::group_infos(size_t s) const {
+  std::vector<GroupInfo> out;
+  for (const AsOfRef& ref : sources_[s].asof) {
+    size_t count = ref.num_aggs + ref.derived.size();
+    for (const Join& j : ref.joins) count += j.fields.size();
+    out.push_back({static_cast<size_t>(ref.group), ref.offset, count, ref.key});
+  }
+  return out;
+}
+
+void FeatureEngine::RecomputeDerived(size_t s, std::span<const ExprValue> fields,
+                                     std::vector<FeatureValue>& values) const {
+  std::vector<ExprValue> vars;
+  for (const AsOfRef& ref : sources_[s].asof) {
+    size_t next = ref.offset + ref.num_aggs;
+    for (const Join& j : ref.joins) next += j.fields.size();
+    for (const Derived& d : ref.derived) {
+      vars.resize(d.vars.size());
+      for (size_t i = 0; i < d.vars.size(); ++i) {
+        int v = d.vars[i];
+        vars[i] =
+            v >= 0 ? fields[static_cast<size_t>(v)] : values[static_cast<size_t>(-v - 1)].ToExpr();
+      }
+      ExprToFeature(d.expr.Evaluate(vars), values[next++]);
+    }
+  }
+}
+
 }  // namespace eddy

@@ -66,6 +66,23 @@ class FeatureEngine {
   // several: length-prefixed parts). For serving requests.
   static std::string EncodeKeyParts(const std::vector<std::string>& parts);
 
+  // ---- Serving (thread-safe: reads only the immutable plan) ----
+
+  // The per-event groups of source `s`, in row order.
+  struct GroupInfo {
+    size_t group;          // index into asof_groups()
+    size_t offset, count;  // where its features sit in the row
+    std::vector<int> key;  // row indices of its key fields
+  };
+  std::vector<GroupInfo> group_infos(size_t s) const;
+
+  // Re-evaluates the derived features of source `s` in `values` (a feature
+  // row whose aggregations and joined fields are filled) from `fields` (one
+  // value per schema field), in row order: what the features of an event
+  // with these fields would be, given the stored aggregations.
+  void RecomputeDerived(size_t s, std::span<const ExprValue> fields,
+                        std::vector<FeatureValue>& values) const;
+
   // Checkpoints: every group's and table's state, and the table horizons.
   void SaveState(std::string& out) const;
   Status RestoreState(std::string_view bytes);

@@ -81,6 +81,9 @@ class PartitionReader {
   }
 
   const std::string& display() const { return display_; }
+  // Follow the file as it grows (tail -f): the end of the file is not the
+  // end of the partition.
+  void set_follow(bool follow) { follow_ = follow; }
   const std::string& path() const { return path_; }
 
   // Where the next unconsumed record starts: its byte offset in the file and
@@ -103,14 +106,17 @@ class PartitionReader {
   // Continues reading from `p` (restoring a checkpoint).
   Status Seek(const Position& p) {
     if (stream_) {
-      return Status::FailedPrecondition(StrCat(
-          Quote(display_, 500), " is a stream (stdin or a pipe) and cannot resume from a checkpoint"));
+      return Status::FailedPrecondition(
+          StrCat(Quote(display_, 500),
+                 " is a stream (stdin or a pipe) and cannot resume from a checkpoint: what the "
+                 "checkpointed run read cannot be read again; run with --fresh to start over"));
     }
     struct stat st;
     if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < p.byte) {
       return Status::FailedPrecondition(
           StrCat(Quote(display_, 500), " is shorter than the checkpoint's position (", p.byte,
-                 " bytes): the input changed since the checkpoint"));
+                 " bytes): the input changed since the checkpoint; run with --fresh to start "
+                 "over"));
     }
     if (::lseek(fd_, static_cast<off_t>(p.byte), SEEK_SET) < 0) {
       return Status::IoError(StrCat("seeking ", Quote(display_, 500), ": ", std::strerror(errno)));
@@ -125,6 +131,27 @@ class PartitionReader {
     at_file_start_ = p.byte == 0;
     header_seen_ = p.header_seen;
     next_line_ = p.line;
+    // An uninterrupted run held the rest of the chunk the position lies in
+    // (reads end at multiples of kReadSize): hold it too, so that the next
+    // polls frame the same batches. Without this, a position just before a
+    // chunk boundary (in the middle of a record) makes the first poll read
+    // only the rest of the chunk and return nothing, where the uninterrupted
+    // run returned records: the engine then polls another source at that
+    // point, and labels are learned at other points of the stream.
+    if (!ended_ && p.byte % kReadSize != 0) {
+      const size_t want = kReadSize - static_cast<size_t>(p.byte % kReadSize);
+      if (buf_.size() < want + kRecordPadding) buf_.resize(want + kRecordPadding);
+      ssize_t n;
+      do {
+        n = ::read(fd_, buf_.data(), want);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        return Status::IoError(
+            StrCat("reading ", Quote(display_, 500), ": ", std::strerror(errno)));
+      }
+      end_ = static_cast<size_t>(n);
+      file_pos_ += static_cast<uint64_t>(n);
+    }
     return Status::OK();
   }
   bool ended() const { return ended_; }
@@ -227,16 +254,24 @@ class PartitionReader {
       if (r == 0) return Status::OK();  // nothing yet
       if (r < 0 && errno == EINTR) return Status::OK();
     }
+    // Reads of a file end at multiples of kReadSize in the file, also after
+    // a restore seeked into the middle of a chunk: the buffer then holds
+    // what an uninterrupted run held at the same position, so records are
+    // framed into the same poll batches and the engine interleaves sources
+    // at the same points (the order labels are learned in depends on it).
+    const size_t want =
+        stream_ ? kReadSize : kReadSize - static_cast<size_t>(file_pos_ % kReadSize);
     ssize_t n;
     do {
-      n = ::read(fd_, buf_.data() + end_, kReadSize);
+      n = ::read(fd_, buf_.data() + end_, want);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::OK();
       return Status::IoError(StrCat("reading ", Quote(display_, 500), ": ", std::strerror(errno)));
     }
     if (n == 0) {
-      eof_ = true;
+      // A followed log (an http source) only ends when the run stops.
+      if (!follow_) eof_ = true;
       return Status::OK();
     }
     end_ += static_cast<size_t>(n);
@@ -399,7 +434,8 @@ class PartitionReader {
   bool in_quote_ = false;   // CSV: inside a quoted cell
   bool cell_start_ = true;  // CSV: at the start of a cell (or right after a closing quote)
   int64_t next_line_ = 0;
-  uint64_t file_pos_ = 0;           // bytes read from the file so far
+  uint64_t file_pos_ = 0;  // bytes read from the file so far
+  bool follow_ = false;
   uint64_t discard_start_pos_ = 0;  // file offset of the record being discarded
 
   bool discarding_ = false;
@@ -416,7 +452,19 @@ class FileSource final : public Source {
 
   Status Open() override {
     std::vector<std::string> files;
-    if (spec_.path == "-") {
+    if (spec_.http) {
+      // The event log of an http source: created empty, then followed.
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(spec_.path).parent_path(), ec);
+      int fd = ::open(spec_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd < 0) {
+        return Status::IoError(StrCat("source ", Quote(spec_.name),
+                                      ": cannot create the event log ", Quote(spec_.path, 500),
+                                      ": ", std::strerror(errno)));
+      }
+      ::close(fd);
+      files.push_back(spec_.path);
+    } else if (spec_.path == "-") {
       files.push_back("-");
     } else {
       std::error_code ec;
@@ -450,6 +498,7 @@ class FileSource final : public Source {
       auto r = std::make_unique<PartitionReader>(
           Partition(static_cast<int32_t>(i)), files[i], display, spec_.format == SourceFormat::kCsv,
           spec_.csv.delimiter, spec_.csv.quote, spec_.max_record_bytes);
+      r->set_follow(spec_.http);
       Status s = r->Open();
       if (!s.ok()) return s.WithContext(StrCat("source ", Quote(spec_.name)));
       readers_.push_back(std::move(r));
@@ -482,6 +531,9 @@ class FileSource final : public Source {
       if (just_ended) batch.ended.push_back(Partition(static_cast<int32_t>(idx)));
       if (!batch.records.empty() || !batch.ended.empty()) return Status::OK();
     }
+    // A followed log has no readiness to wait on: nap briefly instead of
+    // spinning (bounds the ingest-to-processing delay at ~2 ms).
+    if (spec_.http && timeout > Duration::Zero()) ::usleep(2000);
     return Status::OK();
   }
 
@@ -501,9 +553,9 @@ class FileSource final : public Source {
     uint64_t n;
     if (!in.Varint64(n)) return in.status();
     if (n != readers_.size()) {
-      return Status::FailedPrecondition(
-          StrCat("source ", Quote(spec_.name), " had ", n, " partition(s) at the checkpoint and has ",
-                 readers_.size(), " now: its input changed; run with --fresh to start over"));
+      return Status::FailedPrecondition(StrCat(
+          "source ", Quote(spec_.name), " had ", n, " partition(s) at the checkpoint and has ",
+          readers_.size(), " now: its input changed; run with --fresh to start over"));
     }
     for (auto& r : readers_) {
       std::string_view path;
@@ -514,10 +566,10 @@ class FileSource final : public Source {
         return in.status();
       }
       if (path != r->path()) {
-        return Status::FailedPrecondition(
-            StrCat("source ", Quote(spec_.name), ": partition ", Quote(r->path(), 500),
-                   " was ", Quote(path, 500), " at the checkpoint: its input changed; run with "
-                   "--fresh to start over"));
+        return Status::FailedPrecondition(StrCat("source ", Quote(spec_.name), ": partition ",
+                                                 Quote(r->path(), 500), " was ", Quote(path, 500),
+                                                 " at the checkpoint: its input changed; run with "
+                                                 "--fresh to start over"));
       }
       PartitionReader::Position p{byte, line, (flags & 1) != 0, (flags & 2) != 0};
       EDDY_RETURN_IF_ERROR(r->Seek(p).WithContext(StrCat("source ", Quote(spec_.name))));

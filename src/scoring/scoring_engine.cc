@@ -21,8 +21,12 @@ struct ScoringEngine::ModelRun {
   std::optional<Expression> filter;
   // Static models.
   std::unique_ptr<ModelSlot> slot;
-  // Online learners.
+  std::optional<ModelRegistry> registry;  // models from a registry
+  // Online learners, and the frozen export that serving requests use.
   std::unique_ptr<OnlineLearner> learner;
+  std::unique_ptr<ModelSlot> frozen;
+  uint64_t exported_updates = 0;
+  ProcessingTime exported_at;
   std::vector<int> numeric;  // mapper input per numeric feature
   // String inputs hashed by the model (an online learner's `hashed`, or the
   // hashed fields of a static linear model): the variable and the field name.
@@ -225,6 +229,7 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
         run->hashed_names.push_back(h);
       }
       EDDY_ASSIGN_OR_RETURN(run->learner, OnlineLearner::Create(std::move(options).value()));
+      run->frozen = std::make_unique<ModelSlot>(m.name);
       run->classifier = m.online_task != "regression";
       run->stats.kind = "online";
       run->numeric_values.resize(run->numeric.size());
@@ -259,6 +264,7 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
         auto loaded = registry->Load(m.registry_name, version);
         if (!loaded.ok()) return fail(loaded.status().message());
         model = std::move(loaded).value();
+        run->registry.emplace(std::move(registry).value());
       }
       run->classifier = model->info().task != ModelTask::kRegression;
       run->multiclass = model->info().task == ModelTask::kMulticlassClassification;
@@ -330,6 +336,105 @@ Result<std::unique_ptr<ScoringEngine>> ScoringEngine::Create(
   return e;
 }
 
+int ScoringEngine::FindModel(std::string_view name) const {
+  for (size_t i = 0; i < models_.size(); ++i) {
+    if (models_[i]->spec.name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+size_t ScoringEngine::model_source(size_t i) const { return models_[i]->source; }
+
+std::shared_ptr<const ServedModel> ScoringEngine::Served(size_t i) const {
+  const ModelRun& r = *models_[i];
+  return r.learner ? r.frozen->Current() : r.slot->Current();
+}
+
+const ModelRegistry* ScoringEngine::registry(size_t i) const {
+  return models_[i]->registry ? &*models_[i]->registry : nullptr;
+}
+
+Status ScoringEngine::Reload(size_t i, ModelVersion version) {
+  ModelRun& r = *models_[i];
+  if (!r.registry) {
+    return Status::FailedPrecondition(
+        StrCat("model ", Quote(r.spec.name), " does not come from a registry"));
+  }
+  std::vector<std::string> provided = r.mapper.names();
+  for (const std::string& h : r.hashed_names) {
+    if (r.mapper.Find(h) < 0) provided.push_back(h);
+  }
+  if (version.value() == 0) {
+    EDDY_ASSIGN_OR_RETURN(version, r.registry->LiveVersion(r.spec.registry_name));
+  }
+  auto model = r.registry->Load(r.spec.registry_name, version);
+  if (!model.ok()) {
+    return model.status().WithContext(
+        StrCat("cannot load model ", Quote(r.spec.registry_name), " version ", version.value()));
+  }
+  // Validated, warmed and swapped in atomically; on failure the slot keeps
+  // serving the old version.
+  return r.slot->Load(std::shared_ptr<const Model>(std::move(model).value()), version, provided);
+}
+
+void ScoringEngine::RefreshOnline(ProcessingTime now, Duration min_interval) {
+  for (auto& rp : models_) {
+    ModelRun& r = *rp;
+    if (!r.learner) continue;
+    const uint64_t updates = r.learner->num_updates();
+    if (updates == r.exported_updates && r.frozen->Current() != nullptr) continue;
+    if (r.frozen->Current() != nullptr && updates < r.exported_updates + 1000 &&
+        now - r.exported_at < min_interval) {
+      continue;
+    }
+    std::vector<std::string> provided = r.mapper.names();
+    for (const std::string& h : r.hashed_names) {
+      if (r.mapper.Find(h) < 0) provided.push_back(h);
+    }
+    Status s = r.frozen->Load(std::shared_ptr<const Model>(r.learner->ExportModel()),
+                              ModelVersion(static_cast<int64_t>(updates)), provided);
+    if (s.ok()) {
+      r.exported_updates = updates;
+      r.exported_at = now;
+    }
+  }
+}
+
+Result<ScoringEngine::RequestScore> ScoringEngine::ScoreRequest(
+    size_t i, std::span<const ExprValue> values) const {
+  const ModelRun& r = *models_[i];
+  std::shared_ptr<const ServedModel> served = Served(i);
+  if (served == nullptr) {
+    return Status::Unavailable(StrCat("model ", Quote(r.spec.name), " is not loaded yet"));
+  }
+  std::vector<double> inputs;
+  std::vector<bool> missing;
+  r.mapper.Map(values, inputs, missing);
+  std::vector<std::string> texts(r.hashed.size());
+  std::vector<CategoricalValue> cats;
+  for (size_t k = 0; k < r.hashed.size(); ++k) {
+    if (!HashedText(values[static_cast<size_t>(r.hashed[k])], texts[k])) continue;
+    cats.push_back({r.hashed_names[k], texts[k]});
+  }
+  RequestScore out;
+  for (uint32_t j : served->input_index) {
+    if (j < missing.size() && missing[j]) out.missing.push_back(r.mapper.names()[j]);
+  }
+  if (r.spec.skip_missing && !out.missing.empty()) {
+    return Status::FailedPrecondition(StrCat("model ", Quote(r.spec.name),
+                                             " skips requests with "
+                                             "missing inputs; missing: ",
+                                             StrJoin(out.missing, ", ")));
+  }
+  out.scores.assign(served->model->num_outputs(), 0.0);
+  EDDY_RETURN_IF_ERROR(ScoreServed(*served, inputs, cats, out.scores));
+  out.version = served->version.value();
+  out.classifier = r.classifier;
+  out.multiclass = r.multiclass;
+  out.threshold = r.spec.threshold;
+  return out;
+}
+
 void ScoringEngine::OnEvent(size_t source, const Row& row, EventTime t,
                             const std::vector<FeatureValue>& features, ScoringSink& sink) {
   if (!has_models(source)) return;
@@ -390,6 +495,7 @@ void ScoringEngine::OnEvent(size_t source, const Row& row, EventTime t,
       r.stats.version = version;
     }
     ++r.stats.scored;
+    sink.OnScore(mi, r.scores[0]);
 
     // The prediction row.
     line_.clear();

@@ -60,6 +60,8 @@ class ScoringSink {
   virtual ~ScoringSink() = default;
   virtual void OnPredictionRow(size_t model, std::string_view json_line) = 0;
   virtual void OnUnmatchedLabel(std::string_view json_line) = 0;
+  // A score produced in the stream (for score-distribution metrics).
+  virtual void OnScore(size_t model, double score) {}
 };
 
 struct ModelRunStats {
@@ -113,6 +115,42 @@ class ScoringEngine {
   void OnLabel(const Row& row, EventTime t, ScoringSink& sink);
   // A source's watermark advanced: release labels, expire old predictions.
   void OnWatermark(size_t source, Watermark wm, ScoringSink& sink);
+
+  // ---- Serving (thread-safe unless noted) ----
+
+  // Index of the model called `name`, or -1.
+  int FindModel(std::string_view name) const;
+  size_t model_source(size_t i) const;
+
+  struct RequestScore {
+    int64_t version = 0;  // registry version; an online learner's export: its updates
+    std::vector<double> scores;
+    bool classifier = true;
+    bool multiclass = false;
+    double threshold = 0.5;
+    std::vector<std::string> missing;  // inputs the model read that were null
+  };
+  // Scores model `i` on variable values (the source's fields, then its
+  // features, as in the stream). Static models use their slot; online
+  // learners a frozen export refreshed by RefreshOnline(). With
+  // `missing: skip`, a request missing an input the model reads fails with
+  // kFailedPrecondition naming it.
+  Result<RequestScore> ScoreRequest(size_t i, std::span<const ExprValue> values) const;
+
+  // The model being served for model `i` (for the Open Inference Protocol:
+  // raw tensors in the model's own feature order).
+  std::shared_ptr<const ServedModel> Served(size_t i) const;
+
+  // Loads `version` of registry model `i` (0 = the live one) into its slot:
+  // promote and rollback. A failed load keeps the serving version.
+  Status Reload(size_t i, ModelVersion version);
+  // The registry of model `i` (null for file and online models).
+  const ModelRegistry* registry(size_t i) const;
+
+  // Engine thread: publishes fresh exports of online learners that learned
+  // since the last export (at most every `min_interval` unless 1000 more
+  // examples came).
+  void RefreshOnline(ProcessingTime now, Duration min_interval = Duration::Seconds(1));
 
   std::vector<ModelRunStats> model_stats() const;
   FeedbackStats feedback_stats() const;
