@@ -22,6 +22,7 @@ PINS=(
   pytest==8.3.5
   pyarrow==19.0.1
   requests==2.32.3
+  PyYAML==6.0.2
 )
 
 if [ ! -x "$VENV/bin/python" ]; then

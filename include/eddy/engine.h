@@ -93,6 +93,15 @@ struct RunSummary {
   uint64_t window_rows = 0;  // emitted window rows, including updates
   std::vector<ModelSummary> models;
   FeedbackSummary feedback;
+  // Latency of the work per accepted event, in microseconds (a sample of
+  // events): computing its features and writing them to the online store and
+  // history, and scoring it with every model of its source.
+  double feature_p50_us = 0, feature_p99_us = 0;
+  double scoring_p50_us = 0, scoring_p99_us = 0;
+  // The HTTP API (when serving): predict requests and their latency inside
+  // Eddy (from the request parsed to the response built).
+  uint64_t predict_requests = 0;
+  double predict_p50_us = 0, predict_p99_us = 0;
 };
 
 struct EngineOptions {

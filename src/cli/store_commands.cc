@@ -34,6 +34,8 @@ options:
   --time-field NAME     the labels' timestamp field, ISO-8601 or epoch ms (default timestamp)
   --label-field NAME    the labels' label field (default label)
   --id-field NAME       the labels' optional id field (default id)
+  --group-keys G=F,...  groups keyed by another label field than --key-field
+                        (e.g. card_velocity=card_id,merchant_activity=merchant_id)
 
 exit status: 0 written, 1 error, 2 bad usage
 )";
@@ -136,7 +138,7 @@ int RunTrainingSetCommand(int argc, char** argv) {
   std::string error;
   if (!Parse(argc, argv,
              {"labels", "output", "format", "groups", "key-field", "time-field", "label-field",
-              "id-field"},
+              "id-field", "group-keys"},
              o, pos, help, error)) {
     return Usage(error, kTrainingSetHelp);
   }
@@ -172,6 +174,26 @@ int RunTrainingSetCommand(int argc, char** argv) {
   t.groups = SplitComma(o["groups"]);
   if (t.groups.empty()) {
     for (const HistoryGroup& g : (*reader)->groups()) t.groups.push_back(g.name);
+  }
+  // Groups keyed by another label field.
+  std::map<std::string, std::string> group_keys;
+  for (const std::string& pair : SplitComma(o["group-keys"])) {
+    size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) {
+      return Usage(StrCat("--group-keys: expected GROUP=FIELD, got ", Quote(pair)),
+                   kTrainingSetHelp);
+    }
+    group_keys[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  for (const std::string& g : t.groups) {
+    auto it = group_keys.find(g);
+    t.group_key_fields.push_back(it == group_keys.end() ? "" : it->second);
+    if (it != group_keys.end()) group_keys.erase(it);
+  }
+  if (!group_keys.empty()) {
+    return Usage(StrCat("--group-keys names group ", Quote(group_keys.begin()->first),
+                        ", which is not in the training set"),
+                 kTrainingSetHelp);
   }
   // The groups' TTLs, from the pipeline file.
   for (const std::string& g : t.groups) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -28,6 +29,7 @@
 #include "features/expr_binding.h"
 #include "features/feature_engine.h"
 #include "ingest/source.h"
+#include "monitor/metrics.h"
 #include "scoring/scoring_engine.h"
 #include "store/history.h"
 #include "store/online_store.h"
@@ -615,9 +617,26 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       accepted_.writer->WriteLine(line_);
     }
     std::vector<FeatureValue>& values = feature_values_[s];
+    // One event in 16 is timed, stage by stage (timing every event would cost
+    // more than some stages).
+    const bool timed = (++accepted_seq_ & 15) == 0;
+    std::chrono::steady_clock::time_point t0, t1;
+    if (timed) t0 = std::chrono::steady_clock::now();
     features_->OnEvent(s, t, row, values, *this);
     StoreFeatures(s, t);
-    if (scoring_->has_models(s)) scoring_->OnEvent(s, row, t, values, *this);
+    if (timed) {
+      t1 = std::chrono::steady_clock::now();
+      if (features_->has_event_features(s)) {
+        feature_latency_.Observe(std::chrono::duration<double>(t1 - t0).count());
+      }
+    }
+    if (scoring_->has_models(s)) {
+      scoring_->OnEvent(s, row, t, values, *this);
+      if (timed) {
+        scoring_latency_.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+      }
+    }
     if (scoring_->is_feedback_source(s)) scoring_->OnLabel(row, t, *this);
     if (features_out_.writer != nullptr && features_->has_event_features(s) && to_output) {
       line_.clear();
@@ -876,6 +895,14 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         ms.rmse = m.regression_window.rmse;
         s.models.push_back(ms);
       }
+      auto quantiles = [](const Histogram& h, double& p50, double& p99) {
+        if (h.count() == 0) return;
+        p50 = h.Quantile(0.5) * 1e6;
+        p99 = h.Quantile(0.99) * 1e6;
+      };
+      quantiles(feature_latency_, s.feature_p50_us, s.feature_p99_us);
+      quantiles(scoring_latency_, s.scoring_p50_us, s.scoring_p99_us);
+      if (api_) api_->PredictLatency(s.predict_requests, s.predict_p50_us, s.predict_p99_us);
       FeedbackStats f = scoring_->feedback_stats();
       s.feedback = {f.labels, f.matched, f.pending, f.no_prediction, f.after_horizon, f.duplicates};
     }
@@ -892,6 +919,8 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   std::unique_ptr<FeatureEngine> features_;
   std::unique_ptr<ScoringEngine> scoring_;
   std::unique_ptr<ServingApi> api_;
+  uint64_t accepted_seq_ = 0;
+  Histogram feature_latency_, scoring_latency_;  // seconds, sampled
   std::unique_ptr<OnlineStore> store_;
   std::unique_ptr<HistoryWriter> history_;
   StoredVector stored_;  // scratch
@@ -1047,6 +1076,28 @@ std::string Engine::FormatSummary(const RunSummary& s) {
     }
     if (s.feedback.pending > 0) StrAppend(out, ", ", FormatCount(s.feedback.pending), " pending");
     out += "\n";
+  }
+  if (s.feature_p50_us > 0 || s.scoring_p50_us > 0 || s.predict_requests > 0) {
+    char buf[256];
+    out += "  latency per event:";
+    if (s.feature_p50_us > 0) {
+      std::snprintf(buf, sizeof(buf), " features p50 %.1f us, p99 %.1f us;", s.feature_p50_us,
+                    s.feature_p99_us);
+      out += buf;
+    }
+    if (s.scoring_p50_us > 0) {
+      std::snprintf(buf, sizeof(buf), " models p50 %.1f us, p99 %.1f us;", s.scoring_p50_us,
+                    s.scoring_p99_us);
+      out += buf;
+    }
+    if (out.back() == ';') out.pop_back();
+    out += "\n";
+    if (s.predict_requests > 0) {
+      std::snprintf(buf, sizeof(buf),
+                    "  HTTP predict: %s requests, p50 %.0f us, p99 %.0f us inside Eddy\n",
+                    FormatCount(s.predict_requests).c_str(), s.predict_p50_us, s.predict_p99_us);
+      out += buf;
+    }
   }
   out += "  outputs:";
   for (const auto& [what, where] : s.outputs) StrAppend(out, " ", what, " -> ", where, ";");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -233,6 +234,8 @@ class ServingApi::Impl {
           "eddy_predict_missing_inputs_total",
           "Inputs a served prediction read that were null (missing features)", {{"model", name}}));
     }
+    // process_* (CPU, resident memory, threads, fds), as docs/operations/metrics.md lists.
+    metrics_.RegisterProcessMetrics();
     RegisterEngineMetrics();
     return BuildServer();
   }
@@ -246,6 +249,12 @@ class ServingApi::Impl {
   uint16_t port() const { return server_->port(); }
   void SetReady() { ready_.store(true); }
   MetricsRegistry& metrics() { return metrics_; }
+  void PredictLatency(uint64_t& count, double& p50, double& p99) const {
+    const Histogram* h = stage_.at("total");
+    count = h->count();
+    p50 = count ? h->Quantile(0.5) * 1e6 : 0;
+    p99 = count ? h->Quantile(0.99) * 1e6 : 0;
+  }
   void ObserveStreamScore(size_t model, double score) {
     if (model < stream_scores_.size() && std::isfinite(score))
       stream_scores_[model]->Observe(score);
@@ -364,8 +373,10 @@ class ServingApi::Impl {
     return out;
   }
 
-  void Audit(std::string_view kind, const HttpRequest& q, const std::string& fields) {
-    if (audit_) (void)audit_->Append(kind, q.principal->name, fields);
+  // `members`: the record's own fields as JSON object members without the
+  // braces (AuditLog::Append's contract), e.g. "\"model\":\"m\",\"version\":3".
+  void Audit(std::string_view kind, const HttpRequest& q, const std::string& members) {
+    if (audit_) (void)audit_->Append(kind, q.principal->name, members);
   }
 
   int SourceIndex(std::string_view name) const {
@@ -445,20 +456,11 @@ class ServingApi::Impl {
         std::string_view part = query.substr(start, amp - start);
         start = amp + 1;
         if (part.rfind("key=", 0) != 0) continue;
-        std::string_view v = part.substr(4);
-        std::string decoded;
-        for (size_t i = 0; i < v.size(); ++i) {
-          if (v[i] == '+') {
-            decoded.push_back(' ');
-          } else if (v[i] == '%' && i + 2 < v.size()) {
-            decoded.push_back(
-                static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16)));
-            i += 2;
-          } else {
-            decoded.push_back(v[i]);
-          }
-        }
-        keys.push_back(std::move(decoded));
+        // A bad escape ("%zz") is the caller's error, not a 500.
+        std::optional<std::string> decoded = PercentDecode(part.substr(4), /*plus_is_space=*/true);
+        if (!decoded)
+          return BadRequest("bad_request", StrCat("bad percent-escape in the query: ", part));
+        keys.push_back(std::move(*decoded));
         if (amp == query.size()) break;
       }
       if (auto p = q.QueryParam("policy")) {
@@ -664,6 +666,16 @@ class ServingApi::Impl {
           continue;
         }
         auto r = reader_->Read(gname, FeatureEngine::EncodeKeyParts(parts), policy);
+        if (!r.ok() && r.status().code() == StatusCode::kNotFound &&
+            policy.value_or(reader_->FindGroup(gname)->policy) == StalePolicy::kFlag) {
+          // A key the group has never seen (a new card, a new user) is the
+          // common case in a request path, not an error: its features are
+          // missing (null; the model's `missing` setting decides), flagged
+          // found:false. `reject` still refuses it, `default` serves defaults.
+          fw.Key("found").Bool(false).Key("stale").Bool(false).EndObject();
+          missing_reads_->Increment();
+          continue;
+        }
         if (!r.ok()) {
           auto [status, code] = StatusHttpCode(r.status().code());
           w.EndObject();
@@ -779,8 +791,8 @@ class ServingApi::Impl {
     if (audit_) {
       audit_items.push_back(']');
       Audit("prediction", q,
-            StrCat("{\"model\":", JsonQuote(model->str()), ",\"version\":", version,
-                   ",\"predictions\":", audit_items, "}"));
+            StrCat("\"model\":", JsonQuote(model->str()), ",\"version\":", version,
+                   ",\"predictions\":", audit_items));
     }
     return HttpResponse::Json(std::move(out));
   }
@@ -894,8 +906,8 @@ class ServingApi::Impl {
     Status s = ctx_.scoring->Reload(*m, version);
     if (s.ok()) s = reg->Promote(spec.registry_name, version);
     Audit("admin", q,
-          StrCat("{\"action\":\"promote\",\"model\":", JsonQuote(spec.name),
-                 ",\"version\":", version.value(), ",\"ok\":", s.ok() ? "true" : "false", "}"));
+          StrCat("\"action\":\"promote\",\"model\":", JsonQuote(spec.name),
+                 ",\"version\":", version.value(), ",\"ok\":", s.ok() ? "true" : "false"));
     if (!s.ok()) return HttpResponse::FromStatus(s);
     return HttpResponse::Json(
         StrCat("{\"model\":", JsonQuote(spec.name), ",\"live\":", version.value(), "}"));
@@ -921,8 +933,8 @@ class ServingApi::Impl {
     auto live = reg->Rollback(spec.registry_name, to);
     Status s = live.ok() ? ctx_.scoring->Reload(*m, *live) : live.status();
     Audit("admin", q,
-          StrCat("{\"action\":\"rollback\",\"model\":", JsonQuote(spec.name), ",\"version\":",
-                 live.ok() ? live->value() : 0, ",\"ok\":", s.ok() ? "true" : "false", "}"));
+          StrCat("\"action\":\"rollback\",\"model\":", JsonQuote(spec.name), ",\"version\":",
+                 live.ok() ? live->value() : 0, ",\"ok\":", s.ok() ? "true" : "false"));
     if (!s.ok()) return HttpResponse::FromStatus(s);
     return HttpResponse::Json(
         StrCat("{\"model\":", JsonQuote(spec.name), ",\"live\":", live->value(), "}"));
@@ -1036,8 +1048,44 @@ class ServingApi::Impl {
       }
       return true;
     };
+    // A tensor's "shape", when given, must describe its data: its product is
+    // the number of values, and an [N, F] tensor has the model's F columns.
+    // (Otherwise an [N, 3] tensor sent to a 4-input model would be read as
+    // rows of 4, silently.)
+    auto check_shape = [&](const JsonValue& t, size_t values,
+                           std::optional<size_t> columns) -> std::optional<HttpResponse> {
+      const JsonValue* shape = t.Find("shape");
+      if (shape == nullptr) return std::nullopt;
+      if (!shape->is_number_array() || !shape->all_integers() || shape->numbers().empty())
+        return BadRequest("invalid_argument", "\"shape\" must be an array of integers");
+      double product = 1;
+      for (double d : shape->numbers()) product *= d;
+      if (product != static_cast<double>(values)) {
+        return BadRequest("invalid_argument",
+                          StrCat("the shape does not match the data: ", values, " values"));
+      }
+      if (columns && shape->numbers().size() == 2 &&
+          shape->numbers()[1] != static_cast<double>(*columns)) {
+        return BadRequest(
+            "invalid_argument",
+            StrCat("an [N, F] input needs F = ", *columns,
+                   " columns, the model's inputs in order (GET /v2/models/", q.Param("name"), ")"));
+      }
+      return std::nullopt;
+    };
     const auto& tensors = inputs->items();
-    if (tensors.size() == 1 && nf > 0) {
+    // One tensor is [N, F] unless it is named after one of the model's
+    // inputs (then it is that input alone, the others missing).
+    bool one_matrix = tensors.size() == 1 && nf > 0;
+    if (one_matrix && nf > 1) {
+      const JsonValue* name = tensors[0].Find("name");
+      if (name != nullptr && name->is_string() &&
+          std::find(info.feature_names.begin(), info.feature_names.end(), name->str()) !=
+              info.feature_names.end()) {
+        one_matrix = false;
+      }
+    }
+    if (one_matrix) {
       std::vector<double> data;
       if (!numbers(tensors[0], data))
         return BadRequest("invalid_argument", "input data must be numbers");
@@ -1045,6 +1093,7 @@ class ServingApi::Impl {
         return BadRequest("invalid_argument", StrCat("the model reads ", nf, " features; ",
                                                      data.size(), " values are not whole rows"));
       }
+      if (auto bad = check_shape(tensors[0], data.size(), nf)) return *bad;
       n = data.size() / nf;
       rows = std::move(data);
     } else {
@@ -1074,6 +1123,7 @@ class ServingApi::Impl {
         if (!numbers(t, data))
           return BadRequest("invalid_argument",
                             StrCat("input ", Quote(name->str()), ": data must be numbers"));
+        if (auto bad = check_shape(t, data.size(), size_t{1})) return *bad;
         by_name[name->str()] = std::move(data);
       }
       for (const auto& [name, data] : by_name) n = std::max(n, data.size());
@@ -1118,16 +1168,41 @@ class ServingApi::Impl {
         .Int(static_cast<int64_t>(n))
         .Int(static_cast<int64_t>(k))
         .EndArray();
-    w.Key("data").BeginArray();
-    for (double x : scores) w.Double(x);
-    w.EndArray().EndObject().EndArray().EndObject();
+    std::string data;
+    JsonWriter dw(data);
+    dw.BeginArray();
+    for (double x : scores) dw.Double(x);
+    dw.EndArray();
+    w.Key("data").Raw(data).EndObject().EndArray().EndObject();
     if (audit_) {
-      Audit(
-          "prediction", q,
-          StrCat("{\"model\":", JsonQuote(q.Param("name")), ",\"version\":",
-                 (*served)->version.value(), ",\"protocol\":\"v2\",\"rows\":", n, ",\"outputs\":",
-                 out.substr(out.find("\"data\":") + 7, out.size() - out.find("\"data\":") - 7 - 4),
-                 "}"));
+      // The inputs as the model saw them: one row per prediction in the
+      // model's feature order (null = missing), then its hashed strings.
+      std::string inputs;
+      JsonWriter iw(inputs);
+      iw.BeginArray();
+      for (size_t i = 0; i < n; ++i) {
+        iw.BeginArray();
+        for (size_t f = 0; f < nf; ++f) iw.Double(rows[i * nf + f]);
+        iw.EndArray();
+      }
+      iw.EndArray();
+      std::string members = StrCat("\"model\":", JsonQuote(q.Param("name")),
+                                   ",\"version\":", (*served)->version.value(),
+                                   ",\"protocol\":\"v2\",\"rows\":", n, ",\"inputs\":", inputs);
+      if (!info.hashed_fields.empty()) {
+        std::string hashed;
+        JsonWriter hw(hashed);
+        hw.BeginObject();
+        for (size_t h = 0; h < strings.size(); ++h) {
+          hw.Key(info.hashed_fields[h]).BeginArray();
+          for (const std::string& v : strings[h]) hw.String(v);
+          hw.EndArray();
+        }
+        hw.EndObject();
+        StrAppend(members, ",\"hashed\":", hashed);
+      }
+      StrAppend(members, ",\"outputs\":", data);
+      Audit("prediction", q, members);
     }
     return HttpResponse::Json(std::move(out));
   }
@@ -1251,5 +1326,8 @@ void ServingApi::ObserveStreamScore(size_t model, double score) {
   impl_->ObserveStreamScore(model, score);
 }
 MetricsRegistry& ServingApi::metrics() { return impl_->metrics(); }
+void ServingApi::PredictLatency(uint64_t& count, double& p50, double& p99) const {
+  impl_->PredictLatency(count, p50, p99);
+}
 
 }  // namespace eddy

@@ -72,6 +72,8 @@ class ServingApi {
   void ObserveStreamScore(size_t model, double score);
 
   MetricsRegistry& metrics();
+  // Predict requests served and their latency quantiles (microseconds).
+  void PredictLatency(uint64_t& count, double& p50_us, double& p99_us) const;
 
   class Impl;
 

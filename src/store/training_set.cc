@@ -189,6 +189,7 @@ struct LabelRow {
   bool has_id = false;
   Cell id;
   std::string key;
+  std::vector<std::string> group_keys;  // per group with its own key field ("" = none)
   EventTime time;
   Cell label;
 };
@@ -262,6 +263,17 @@ class JsonlLabels : public LabelSource {
     if (key == nullptr || key->is_null()) {
       row.error = StrCat("no key (field ", Quote(o_.key_field), ")");
       return true;
+    }
+    row.group_keys.assign(o_.group_key_fields.size(), "");
+    for (size_t g = 0; g < o_.group_key_fields.size(); ++g) {
+      if (o_.group_key_fields[g].empty()) continue;
+      const JsonValue* gk = doc_.Find(o_.group_key_fields[g]);
+      if (gk == nullptr) continue;
+      if (gk->type() == JsonValue::Type::kString) {
+        row.group_keys[g] = gk->str();
+      } else if (gk->type() == JsonValue::Type::kNumber) {
+        row.group_keys[g].assign(gk->raw());
+      }
     }
     if (key->type() == JsonValue::Type::kString) {
       row.key = key->str();
@@ -356,6 +368,12 @@ class CsvLabels : public LabelSource {
     EDDY_RETURN_IF_ERROR(column(o.time_field, true, l->time_));
     EDDY_RETURN_IF_ERROR(column(o.label_field, true, l->label_));
     if (!o.id_field.empty()) EDDY_RETURN_IF_ERROR(column(o.id_field, false, l->id_));
+    l->group_key_.assign(o.group_key_fields.size(), -1);
+    for (size_t g = 0; g < o.group_key_fields.size(); ++g) {
+      if (!o.group_key_fields[g].empty()) {
+        EDDY_RETURN_IF_ERROR(column(o.group_key_fields[g], true, l->group_key_[g]));
+      }
+    }
     return l;
   }
 
@@ -396,6 +414,12 @@ class CsvLabels : public LabelSource {
       return true;
     }
     row.key = record_.cells[static_cast<size_t>(key_)];
+    row.group_keys.assign(group_key_.size(), "");
+    for (size_t g = 0; g < group_key_.size(); ++g) {
+      if (group_key_[g] >= 0 && !is_null(group_key_[g])) {
+        row.group_keys[g] = record_.cells[static_cast<size_t>(group_key_[g])];
+      }
+    }
     if (is_null(time_)) {
       row.error = StrCat("no timestamp (column ", Quote(o_.time_field), ")");
       return true;
@@ -439,6 +463,7 @@ class CsvLabels : public LabelSource {
   CsvRecord record_;
   size_t width_ = 0;
   int key_ = -1, time_ = -1, label_ = -1, id_ = -1;
+  std::vector<int> group_key_;  // column per group with its own key field
 };
 
 }  // namespace
@@ -631,7 +656,11 @@ Result<TrainingSetStats> BuildTrainingSet(const HistoryReader& history,
     }
     size_t column = 0;
     for (size_t i = 0; i < groups.size(); ++i) {
-      const Entry* e = indexes[i].Find(row.key, row.time, ttls[i]);
+      const bool own_key = i < o.group_key_fields.size() && !o.group_key_fields[i].empty();
+      const Entry* e =
+          own_key && row.group_keys[i].empty()
+              ? nullptr
+              : indexes[i].Find(own_key ? row.group_keys[i] : row.key, row.time, ttls[i]);
       const size_t width = feature_columns[i].size();
       if (e != nullptr) {
         ++stats.feature_hits;

@@ -60,6 +60,11 @@ struct TrainingSetOptions {
   // means no TTL for any group.
   std::vector<std::string> groups;
   std::vector<Duration> ttls;
+  // The labels' field holding each group's key, in `groups` order, for
+  // groups keyed by something else than `key_field` (a card, a merchant);
+  // empty entries (or no entries) mean `key_field`. A label without that
+  // field gets nulls for the group.
+  std::vector<std::string> group_key_fields;
   std::string output_path;
   std::string output_format = "csv";  // or "jsonl"
 };

@@ -205,6 +205,35 @@ TEST_F(TrainingSetTest, CsvLabelsToCsvWithIdsEpochMillisAndSharedFeatureNames) {
   EXPECT_EQ(stats_.feature_misses, 2u);
 }
 
+TEST_F(TrainingSetTest, GroupsKeyedByOtherFieldsReadTheirOwnKeyFromTheLabel) {
+  // "user" is keyed by the label's user_id; "card" by its card field.
+  Write({{"user", {"n_user"}}, {"card", {"n_card"}}},
+        {
+            {0, "u1", V(kDay, kDay, {FeatureValue::Int(2)})},
+            {1, "c9", V(kDay, kDay, {FeatureValue::Int(7)})},
+            {1, "u1", V(kDay, kDay, {FeatureValue::Int(99)})},  // a card id that equals a user id
+        });
+  TrainingSetOptions o;
+  o.key_field = "user_id";
+  o.time_field = "ts";
+  o.groups = {"user", "card"};
+  o.group_key_fields = {"", "card"};
+  o.output_format = "jsonl";
+  auto lines = Build(
+      "{\"user_id\":\"u1\",\"card\":\"c9\",\"ts\":\"2024-05-02T00:00:00Z\",\"label\":1}\n"
+      "{\"user_id\":\"u1\",\"ts\":\"2024-05-02T00:00:00Z\",\"label\":0}\n",
+      o);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0],
+            R"({"user_id":"u1","ts":"2024-05-02T00:00:00Z","label":1,"n_user":2,"n_card":7})");
+  // Without its card field the label gets nulls for the card group (never the
+  // user key's vector).
+  EXPECT_EQ(lines[1],
+            R"({"user_id":"u1","ts":"2024-05-02T00:00:00Z","label":0,"n_user":2,"n_card":null})");
+  EXPECT_EQ(stats_.feature_hits, 3u);
+  EXPECT_EQ(stats_.feature_misses, 1u);
+}
+
 TEST_F(TrainingSetTest, CsvLabelsToJsonLinesKeepNumbersAndStrings) {
   Write({{"g", {"x"}}}, {{0, "k", V(kDay, kDay, {FeatureValue::Double(0.5)})}});
   TrainingSetOptions o;

@@ -111,6 +111,8 @@ seed; the same seed gives the same transactions in both formats.
   --disorder-bound S  ... by at most S seconds of event time (default 5)
   --late F            share of records written far behind (default 0.001), ...
   --late-delay A:B    ... between A and B seconds late (default 600:3600)
+  --chargeback-days A:B  chargebacks (label 1) A to B days after the transaction (default 1:60)
+  --review-days A:B   reviews (label 0) A to B days after the transaction (default 7:45)
   --malformed F       share of broken records (default 0.0005): truncated, wrong
                       types, bad timestamps, invalid UTF-8, missing fields
   --zipf S            skew of activity across users (default 0.8; 0 = uniform)
@@ -232,6 +234,21 @@ CliOptions ParseOptions(int argc, char** argv) {
           !ParseNumber(v.substr(colon + 1), o.late_max_s) || o.late_min_s < 0 ||
           o.late_max_s < o.late_min_s) {
         Usage("--late-delay: expected MIN:MAX seconds, e.g. 600:3600, got '" + v + "'");
+      }
+    } else if (arg == "--chargeback-days" || arg == "--review-days") {
+      std::string v = need();
+      size_t colon = v.find(':');
+      double lo = 0, hi = 0;
+      if (colon == std::string::npos || !ParseNumber(v.substr(0, colon), lo) ||
+          !ParseNumber(v.substr(colon + 1), hi) || lo < 0 || hi < lo) {
+        Usage(arg + ": expected MIN:MAX days, e.g. 1:60, got '" + v + "'");
+      }
+      if (arg == "--chargeback-days") {
+        o.chargeback_min_days = lo;
+        o.chargeback_max_days = hi;
+      } else {
+        o.review_min_days = lo;
+        o.review_max_days = hi;
       }
     } else if (arg == "--malformed") {
       fraction(o.malformed);

@@ -840,12 +840,21 @@ Stats Generate(const Options& o, const Sink& out, const Sink& label_sink) {
     if (tx.fraud != kLegit) ++stats.fraud;
     if (o.labels) {
       if (tx.fraud != kLegit) {
-        // Chargebacks arrive one to sixty days later.
-        int64_t delay = 86400000LL + static_cast<int64_t>(label_rng.Below(59 * 86400000ULL));
+        // Chargebacks arrive chargeback_min_days to chargeback_max_days later
+        // (one to sixty days by default).
+        int64_t delay = static_cast<int64_t>(o.chargeback_min_days * 86400000.0) +
+                        static_cast<int64_t>(label_rng.Below(
+                            static_cast<uint64_t>((o.chargeback_max_days - o.chargeback_min_days) *
+                                                  86400000.0) +
+                            1));
         labels.push_back({tx.ts_ms + delay, tx.ts_ms, tx.seq, tx.user, 1, tx.fraud});
       } else if (label_rng.Chance(o.label_sample)) {
-        // Confirmed legitimate after a review window of one to six weeks.
-        int64_t delay = 7 * 86400000LL + static_cast<int64_t>(label_rng.Below(38 * 86400000ULL));
+        // Confirmed legitimate after a review window (one to six weeks by
+        // default).
+        int64_t delay =
+            static_cast<int64_t>(o.review_min_days * 86400000.0) +
+            static_cast<int64_t>(label_rng.Below(
+                static_cast<uint64_t>((o.review_max_days - o.review_min_days) * 86400000.0) + 1));
         labels.push_back({tx.ts_ms + delay, tx.ts_ms, tx.seq, tx.user, 0, kLegit});
       }
     }

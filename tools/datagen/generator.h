@@ -37,7 +37,11 @@ struct Options {
   double malformed = 0.0005;
   bool labels = false;         // produce labels
   double label_sample = 0.02;  // share of legitimate transactions labelled 0
-  double zipf = 0.8;           // activity skew across users; 0 = uniform
+  // Label delays after the transaction, in days: chargebacks (label 1) and
+  // reviews confirming legitimate transactions (label 0).
+  double chargeback_min_days = 1, chargeback_max_days = 60;
+  double review_min_days = 7, review_max_days = 45;
+  double zipf = 0.8;  // activity skew across users; 0 = uniform
 };
 
 struct Stats {

@@ -1,0 +1,40 @@
+"""The main job (scripts/demo.sh, examples/fraud) at a small size, end to end."""
+import os
+import pathlib
+import subprocess
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FRAUD = ROOT / "examples" / "fraud"
+
+
+def test_backfill_and_live_pipelines_share_sources_and_features():
+    history = yaml.safe_load((FRAUD / "history.yaml").read_text())
+    live = yaml.safe_load((FRAUD / "pipeline.yaml").read_text())
+    assert history["features"] == live["features"], "the model must see the features it was trained on"
+    h_tx = dict(history["sources"][0])
+    l_tx = dict(live["sources"][0])
+    h_tx.pop("path")
+    l_tx.pop("path")
+    assert h_tx == l_tx
+
+
+def test_demo_runs_end_to_end_at_a_small_size():
+    env = dict(os.environ, EDDY_DEMO_EVENTS="90000", EDDY_DEMO_RATE="100000", EDDY_DEMO_QPS="100")
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    # Every phase ran and reported.
+    assert "pipeline 'fraud_backfill' finished (inputs ended)" in out
+    assert "training set data/train.csv:" in out
+    assert "promoted version 1" in out
+    assert "pipeline 'fraud' finished (inputs ended)" in out
+    assert "model fraud_gbdt (static v1)" in out and "model fraud_online (online" in out
+    assert "HTTP predict:" in out
+    assert "what the fraud service saw over HTTP" in out
+    outdir = FRAUD / "out"
+    for name in ["features.jsonl", "predictions_gbdt.jsonl", "predictions_online.jsonl", "audit.jsonl",
+                 "dead_letter.jsonl", "late.jsonl"]:
+        assert (outdir / name).stat().st_size > 0, name
