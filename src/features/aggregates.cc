@@ -8,64 +8,7 @@ namespace eddy {
 
 // ---- Moments ----
 
-void Moments::AddToSum(double x) {
-  double t = sum_ + x;
-  if (std::fabs(sum_) >= std::fabs(x)) {
-    comp_ += (sum_ - t) + x;
-  } else {
-    comp_ += (x - t) + sum_;
-  }
-  sum_ = t;
-}
-
-// Welford's updates, except that the new mean comes from the compensated sum
-// rather than from mean += delta / n: that one rounds on every add and remove,
-// its error random-walks with the history of the state, and every later m2
-// update inherits it (on 1e9 + U(-1, 1) data, 1e-6 relative error in the
-// variance after a few hundred slides, growing without bound).
-void Moments::Add(double x) {
-  AddToSum(x);
-  const double mean_before = mean_;
-  const double delta = x - mean_before;
-  ++n_;
-  mean_ = sum() / static_cast<double>(n_);
-  const double d2 = x - mean_;
-  m2_ += delta * d2;
-  if (n_ == 1) {
-    err_ = 0;  // mean_ == x and m2_ == 0 exactly
-    return;
-  }
-  TrackError(delta, d2, mean_before);
-}
-
-void Moments::Remove(double x) {
-  EDDY_DCHECK(n_ > 0);
-  if (n_ <= 1) {
-    *this = Moments();
-    return;
-  }
-  AddToSum(-x);
-  const double mean_before = mean_;
-  const double delta = x - mean_before;
-  --n_;
-  mean_ = sum() / static_cast<double>(n_);
-  const double d2 = x - mean_;
-  m2_ -= delta * d2;
-  if (m2_ < 0) m2_ = 0;
-  TrackError(delta, d2, mean_before);
-}
-
-// First-order bound of the rounding in one update m2 +-= delta * d2: each
-// mean is within an ulp of exact, which both differences inherit (scaled by
-// the other factor); the differences, the product and the accumulation round
-// once each.
-void Moments::TrackError(double delta, double d2, double mean_before) {
-  err_ += kUnitRoundoff * (3 * std::fabs(delta * d2) + std::fabs(mean_before) * std::fabs(d2) +
-                           std::fabs(mean_) * std::fabs(delta) + m2_);
-}
-
-bool Moments::NeedsRebuild() const {
-  if (err_ <= 0x1p-30 * m2_) return false;  // accurate to ~1e-9 anyway
+bool Moments::ErrorAboveFresh() const {
   // What adding the same values to a fresh state would carry: the same terms
   // summed over the values, with sum |x - mean| <= sqrt(n * m2), plus the
   // rounding of the mean itself when the values are all (nearly) equal.
@@ -94,6 +37,32 @@ void Moments::Merge(const Moments& o) {
   mean_ = sum() / nd;
 }
 
+void Moments::Unmerge(const Moments& o) {
+  if (o.n_ == 0) return;
+  EDDY_DCHECK(o.n_ <= n_);
+  if (o.n_ >= n_) {
+    *this = Moments();
+    return;
+  }
+  const double m2_before = m2_;
+  AddToSum(-o.sum_);
+  AddToSum(-o.comp_);
+  n_ -= o.n_;
+  const double stay = static_cast<double>(n_), leave = static_cast<double>(o.n_);
+  mean_ = sum() / stay;
+  // m2 = m2' + o.m2 + delta^2 * n' * o.n / n, with delta = o.mean - mean'.
+  const double delta = o.mean_ - mean_;
+  const double w = stay * leave / (stay + leave);
+  const double corr = delta * delta * w;
+  m2_ = m2_before - o.m2_ - corr;
+  if (m2_ < 0) m2_ = 0;
+  // Rounding: the two subtractions (relative to what they cancel), the
+  // product, and delta, which inherits an ulp of each mean.
+  err_ += o.err_ + kUnitRoundoff * (2 * m2_before + 2 * o.m2_ + 4 * corr +
+                                    2 * std::fabs(delta) * w *
+                                        (std::fabs(o.mean_) + std::fabs(mean_) + std::fabs(delta)));
+}
+
 // ---- MonotonicDeque ----
 
 void MonotonicDeque::Compact() {
@@ -103,9 +72,13 @@ void MonotonicDeque::Compact() {
   }
 }
 
-void MonotonicDeque::PushBack(EventTime t, uint64_t seq, double v) {
-  while (items_.size() > head_ && Dominates(v, items_.back().v)) items_.pop_back();
-  items_.push_back({t, seq, v});
+void MonotonicDeque::EvictSlow(EventTime lo) {
+  while (head_ < items_.size() && items_[head_].t < lo) ++head_;
+  if (head_ == items_.size()) {
+    items_.clear();
+    head_ = 0;
+  }
+  Compact();
 }
 
 void MonotonicDeque::InsertOutOfOrder(EventTime t, uint64_t seq, double v) {
@@ -125,15 +98,6 @@ void MonotonicDeque::InsertOutOfOrder(EventTime t, uint64_t seq, double v) {
   items_.insert(pos, {t, seq, v});
 }
 
-void MonotonicDeque::EvictBefore(EventTime lo) {
-  while (head_ < items_.size() && items_[head_].t < lo) ++head_;
-  if (head_ == items_.size()) {
-    items_.clear();
-    head_ = 0;
-  }
-  Compact();
-}
-
 // ---- ValueCounts ----
 
 void ValueCounts::Add(uint64_t v, int64_t n) { counts_[v] += n; }
@@ -147,6 +111,16 @@ void ValueCounts::Remove(uint64_t v) {
 
 void ValueCounts::Merge(const ValueCounts& o) {
   for (const auto& [v, n] : o.counts_) counts_[v] += n;
+}
+
+void ValueCounts::Unmerge(const ValueCounts& o) {
+  for (const auto& [v, n] : o.counts_) {
+    auto it = counts_.find(v);
+    EDDY_DCHECK(it != counts_.end() && it->second >= n);
+    if (it == counts_.end()) continue;
+    it->second -= n;
+    if (it->second <= 0) counts_.erase(it);
+  }
 }
 
 // ---- QuantileSketch ----
@@ -193,19 +167,23 @@ void QuantileSketch::Update(double x, int64_t delta) {
   }
 }
 
-void QuantileSketch::Merge(const QuantileSketch& o) {
+void QuantileSketch::Merge(const QuantileSketch& o) { MergeSigned(o, 1); }
+
+void QuantileSketch::Unmerge(const QuantileSketch& o) { MergeSigned(o, -1); }
+
+void QuantileSketch::MergeSigned(const QuantileSketch& o, int64_t sign) {
   for (size_t i = 0; i < o.positive_.bins.size(); ++i) {
     if (o.positive_.bins[i] != 0) {
-      positive_.Update(o.positive_.offset + static_cast<int32_t>(i), o.positive_.bins[i]);
+      positive_.Update(o.positive_.offset + static_cast<int32_t>(i), sign * o.positive_.bins[i]);
     }
   }
   for (size_t i = 0; i < o.negative_.bins.size(); ++i) {
     if (o.negative_.bins[i] != 0) {
-      negative_.Update(o.negative_.offset + static_cast<int32_t>(i), o.negative_.bins[i]);
+      negative_.Update(o.negative_.offset + static_cast<int32_t>(i), sign * o.negative_.bins[i]);
     }
   }
-  zero_ += o.zero_;
-  count_ += o.count_;
+  zero_ += sign * o.zero_;
+  count_ += sign * o.count_;
 }
 
 std::optional<double> QuantileSketch::Quantile(double q) const {
@@ -272,6 +250,20 @@ void DecayedSum::Merge(const DecayedSum& o, Duration half_life) {
     *this = o;
     return;
   }
+  MergeScaled(o, half_life, 1);
+}
+
+void DecayedSum::Unmerge(const DecayedSum& o, Duration half_life) {
+  if (o.count_ == 0) return;
+  EDDY_DCHECK(o.count_ <= count_);
+  if (o.count_ >= count_) {
+    *this = DecayedSum();
+    return;
+  }
+  MergeScaled(o, half_life, -1);
+}
+
+void DecayedSum::MergeScaled(const DecayedSum& o, Duration half_life, double sign) {
   // Scale towards the later reference, so that no weight exceeds 1 (a
   // factor of 2^((o.ref - ref) / h) overflows after 1024 half-lives).
   const double h = static_cast<double>(half_life.micros());
@@ -280,14 +272,14 @@ void DecayedSum::Merge(const DecayedSum& o, Duration half_life) {
     acc_ *= f;
     comp_ *= f;
     ref_ = o.ref_;
-    Accumulate(o.acc_);
-    Accumulate(o.comp_);
+    Accumulate(sign * o.acc_);
+    Accumulate(sign * o.comp_);
   } else {
     const double f = std::exp2(-static_cast<double>((ref_ - o.ref_).micros()) / h);
-    Accumulate(o.acc_ * f);
-    Accumulate(o.comp_ * f);
+    Accumulate(sign * o.acc_ * f);
+    Accumulate(sign * o.comp_ * f);
   }
-  count_ += o.count_;
+  count_ += static_cast<int64_t>(sign) * o.count_;
 }
 
 double DecayedSum::ValueAt(EventTime t, Duration half_life) const {
@@ -312,6 +304,18 @@ void MonotonicDeque::Save(std::string& out) const {
   out.push_back(is_max_ ? 1 : 0);
   PutVarint64(out, items_.size() - head_);
   for (size_t i = head_; i < items_.size(); ++i) {
+    PutSigned(out, items_[i].t.micros());
+    PutVarint64(out, items_[i].seq);
+    PutDouble(out, items_[i].v);
+  }
+}
+
+void MonotonicDeque::SaveFrom(EventTime lo, std::string& out) const {
+  size_t first = head_;
+  while (first < items_.size() && items_[first].t < lo) ++first;
+  out.push_back(is_max_ ? 1 : 0);
+  PutVarint64(out, items_.size() - first);
+  for (size_t i = first; i < items_.size(); ++i) {
     PutSigned(out, items_[i].t.micros());
     PutVarint64(out, items_[i].seq);
     PutDouble(out, items_[i].v);

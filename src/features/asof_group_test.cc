@@ -7,12 +7,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "base/strings.h"
+#include "test_util.h"
 
 namespace eddy {
 namespace {
@@ -511,6 +515,84 @@ TEST_F(AsOfTest, DroppingOldEntriesNeverChangesAResultNotEvenInTheLastBit) {
   EXPECT_GT((*twin)->stats().entries, 15000u);
 }
 
+TEST_F(AsOfTest, AnOutOfOrderEventOnALongWindowSeesExactlyItsOwnWindow) {
+  // An out-of-order event whose window holds many events starts from the
+  // running states: it takes out the later events, adds back those that left
+  // the frontier, and gives back what it borrowed from the counts and the
+  // sketch. Its features must be those of its own window, and the next
+  // events' those of theirs.
+  AggregationSpec top = Agg("top", AggKind::kTopK, "merchant", Duration::Hours(1));
+  top.k = 2;
+  AggregationSpec p50 = Agg("p50", AggKind::kQuantile, "amount", Duration::Hours(1));
+  p50.quantile = 0.5;
+  Make({Agg("n", AggKind::kCount, "", Duration::Hours(1)),
+        Agg("sum", AggKind::kSum, "amount", Duration::Hours(1)),
+        Agg("max", AggKind::kMax, "amount", Duration::Hours(1)),
+        Agg("min", AggKind::kMin, "amount", Duration::Hours(1)),
+        Agg("distinct", AggKind::kCountDistinct, "merchant", Duration::Hours(1)), top, p50,
+        Agg("sd", AggKind::kStddev, "amount", Duration::Hours(1))});
+  std::vector<Tx> seen;
+  auto check = [&](const Tx& tx, const std::string& what) {
+    auto v = On(tx);
+    seen.push_back(tx);
+    std::vector<double> xs;
+    std::map<std::string, int64_t> counts;
+    int64_t n = 0;
+    for (const Tx& p : seen) {
+      if (p.t < tx.t - Duration::Hours(1) || p.t > tx.t) continue;
+      ++n;
+      if (p.amount) xs.push_back(*p.amount);
+      ++counts[*p.merchant];
+    }
+    double sum = 0, mean = 0, m2 = 0;
+    QuantileSketch sketch;
+    for (double x : xs) {
+      sum += x;
+      sketch.Add(x);
+    }
+    mean = sum / static_cast<double>(xs.size());
+    for (double x : xs) m2 += (x - mean) * (x - mean);
+    std::vector<std::pair<std::string, int64_t>> items(counts.begin(), counts.end());
+    std::stable_sort(items.begin(), items.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    ASSERT_EQ(v[0].int_value(), n) << what;
+    EXPECT_EQ(v[1].double_value(), sum) << what;  // integers: exact
+    EXPECT_EQ(v[2].double_value(), *std::max_element(xs.begin(), xs.end())) << what;
+    EXPECT_EQ(v[3].double_value(), *std::min_element(xs.begin(), xs.end())) << what;
+    EXPECT_EQ(v[4].int_value(), static_cast<int64_t>(counts.size())) << what;
+    std::vector<std::string> want_top;
+    for (size_t k = 0; k < items.size() && k < 2; ++k) want_top.push_back(items[k].first);
+    EXPECT_EQ(v[5].list_value(), want_top) << what;
+    EXPECT_EQ(v[6].double_value(), *sketch.Quantile(0.5)) << what;
+    if (xs.size() >= 2) {
+      const double sd = std::sqrt(m2 / static_cast<double>(xs.size() - 1));
+      EXPECT_NEAR(v[7].double_value(), sd, 1e-9 * sd) << what;
+    }
+  };
+  // 400 events 10 s apart (a window holds 361), then events late by 1 s to
+  // 70 min, each followed by one in order.
+  EventTime t = At(10);
+  for (int i = 0; i < 400; ++i) {
+    t = t + Duration::Seconds(10);
+    check(Tx{.t = t,
+             .amount = static_cast<double>((i * 7919) % 1000),
+             .merchant = StrCat("m", i % 7)},
+          StrCat("in order ", i));
+  }
+  const int64_t late_s[] = {1, 15, 300, 1800, 3540, 3700};
+  const double amounts[] = {5000, -3, 500, 5000, -3, 7};
+  for (size_t j = 0; j < std::size(late_s); ++j) {
+    check(Tx{.t = t - Duration::Seconds(late_s[j]), .amount = amounts[j], .merchant = "late"},
+          StrCat(late_s[j], " s late"));
+    // A new extreme in order: the frontier's is then later than the next
+    // late event's time (min and max scan its window instead).
+    t = t + Duration::Seconds(10);
+    check(Tx{.t = t, .amount = j % 2 ? -10.0 : 9000.0, .merchant = StrCat("m", j)},
+          StrCat("in order after ", late_s[j], " s late"));
+  }
+  EXPECT_EQ(group_->stats().out_of_order, std::size(late_s));
+}
+
 // ---- Tiles (granularity) ----
 
 TEST_F(AsOfTest, TiledWindowStartsAtTheGranularityBoundaryAtOrBeforeTMinusW) {
@@ -586,6 +668,219 @@ TEST_F(AsOfTest, TiledDecayedSumOverManyHalfLivesIsNotNull) {
   auto v = On(At(0) + Duration::Hours(24 * 7), 5);
   ASSERT_FALSE(v[0].is_null());
   EXPECT_NEAR(v[0].double_value(), 5 + std::exp2(-60), 1e-12);
+}
+
+// ---- Checkpoints ----
+
+// The group and the stream of
+// src/features/testdata/asof_tiled_image_before_running_states.bin: a
+// checkpoint image written once, by the code of commit d50ce4c (before tiled
+// windows kept running states), of this group after the first 200 events.
+// The same code, compiled against that commit, wrote it.
+constexpr int64_t kImageDay0 = 1714521600;  // 2024-05-01T00:00:00Z
+
+SourceSpec ImageSource() {
+  SourceSpec s;
+  s.name = "tx";
+  s.fields = {{.name = "user", .type = FieldType::kString},
+              {.name = "ts", .type = FieldType::kTimestamp},
+              {.name = "amount", .type = FieldType::kDouble},
+              {.name = "merchant", .type = FieldType::kString}};
+  s.event_time_field = "ts";
+  s.key_fields = {"user"};
+  s.watermark.allowed_lateness = Duration::Minutes(2);
+  return s;
+}
+
+AggregationSpec ImageAgg(std::string name, AggKind kind, std::string field, Duration window,
+                         Duration granularity) {
+  AggregationSpec a;
+  a.name = std::move(name);
+  a.kind = kind;
+  a.field = std::move(field);
+  a.window = window;
+  a.granularity = granularity;
+  return a;
+}
+
+FeatureGroupSpec ImageGroup() {
+  const Duration h = Duration::Hours(1), g = Duration::Minutes(15), z = Duration::Zero();
+  FeatureGroupSpec spec;
+  spec.name = "image";
+  spec.source = "tx";
+  spec.aggregations = {
+      ImageAgg("n", AggKind::kCount, "", h, g),
+      ImageAgg("sum", AggKind::kSum, "amount", h, g),
+      ImageAgg("mean", AggKind::kMean, "amount", h, g),
+      ImageAgg("sd", AggKind::kStddev, "amount", h, g),
+      ImageAgg("max", AggKind::kMax, "amount", h, g),
+      ImageAgg("min", AggKind::kMin, "amount", h, g),
+      ImageAgg("distinct", AggKind::kCountDistinct, "merchant", h, g),
+      ImageAgg("top", AggKind::kTopK, "merchant", h, g),
+      ImageAgg("p50", AggKind::kQuantile, "amount", h, g),
+      ImageAgg("last", AggKind::kLast, "merchant", h, g),
+      ImageAgg("decayed", AggKind::kDecayedSum, "amount", Duration::Hours(2),
+               Duration::Minutes(30)),
+      ImageAgg("n_exact", AggKind::kCount, "", Duration::Minutes(30), z),
+      ImageAgg("sum_exact", AggKind::kSum, "amount", Duration::Minutes(30), z),
+      ImageAgg("max_exact", AggKind::kMax, "amount", Duration::Minutes(30), z),
+      ImageAgg("min_exact", AggKind::kMin, "amount", Duration::Minutes(30), z),
+      ImageAgg("max_exact_45m", AggKind::kMax, "amount", Duration::Minutes(45), z),
+      ImageAgg("min_exact_10m", AggKind::kMin, "amount", Duration::Minutes(10), z),
+      ImageAgg("min_exact_45m", AggKind::kMin, "amount", Duration::Minutes(45), z),
+  };
+  spec.aggregations[7].k = 2;
+  spec.aggregations[8].quantile = 0.5;
+  spec.aggregations[10].half_life = Duration::Minutes(20);
+  return spec;
+}
+
+struct ImageEvent {
+  std::string user;
+  EventTime t;
+  std::optional<double> amount;
+  std::string merchant;
+};
+
+// 300 events of two keys, out of order by up to 2 minutes (never late: the
+// watermark trails the newest time by 2 minutes, with 2 minutes of lateness).
+std::vector<ImageEvent> ImageStream() {
+  std::vector<ImageEvent> out;
+  uint64_t x = 12345;
+  auto next = [&]() {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return x >> 33;
+  };
+  EventTime clock = EventTime::FromMicros(kImageDay0 * 1000000);
+  for (int i = 0; i < 300; ++i) {
+    clock = clock + Duration::Seconds(static_cast<int64_t>(next() % 90));
+    ImageEvent e;
+    e.user = next() % 3 == 0 ? "cold" : "hot";
+    e.t = clock - Duration::Seconds(static_cast<int64_t>(next() % 120));
+    if (next() % 8 != 0) e.amount = static_cast<double>(next() % 1000);
+    e.merchant = "m" + std::to_string(next() % 6);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Row ImageRow(const ImageEvent& e) {
+  Row row(4);
+  row.SetString(0, e.user);
+  row.Set(1, Value::Timestamp(e.t));
+  if (e.amount) row.Set(2, Value::Double(*e.amount));
+  row.SetString(3, e.merchant);
+  return row;
+}
+
+// Feeds events [from, to) with the watermark trailing the newest time by 2
+// minutes, as a source with max_out_of_orderness 2m would.
+void FeedImageStream(AsOfGroup& g, const std::vector<ImageEvent>& events, size_t from, size_t to,
+                     std::vector<std::vector<FeatureValue>>* outputs) {
+  EventTime newest = EventTime::Min();
+  for (size_t i = 0; i < from; ++i) newest = std::max(newest, events[i].t);
+  std::vector<FeatureValue> out(g.num_outputs());
+  for (size_t i = from; i < to; ++i) {
+    const ImageEvent& e = events[i];
+    g.OnEvent(e.user, e.t, ImageRow(e), out);
+    if (outputs != nullptr) outputs->push_back(out);
+    if (e.t > newest) {
+      newest = e.t;
+      g.OnWatermark(Watermark(newest - Duration::Minutes(2)));
+    }
+  }
+}
+
+TEST(AsOfCheckpointTest, ARestoredGroupComputesBitIdenticalFeatures) {
+  // Exact and tiled windows of every kind, out-of-order events, watermarks:
+  // a group restored from a checkpoint taken mid-stream must compute what the
+  // group that never stopped computes, bit for bit, and hold the same state.
+  SourceSpec source = ImageSource();
+  auto schema = Schema::Create(source);
+  ASSERT_TRUE(schema.ok());
+  FeatureGroupSpec spec = ImageGroup();
+  AggregationSpec q =
+      ImageAgg("p90", AggKind::kQuantile, "amount", Duration::Minutes(45), Duration::Zero());
+  q.quantile = 0.9;
+  spec.aggregations.push_back(q);
+  spec.aggregations.push_back(
+      ImageAgg("sd_exact", AggKind::kStddev, "amount", Duration::Minutes(45), Duration::Zero()));
+  spec.aggregations.push_back(
+      ImageAgg("max_exact", AggKind::kMax, "amount", Duration::Minutes(45), Duration::Zero()));
+  spec.aggregations.push_back(ImageAgg("distinct_exact", AggKind::kCountDistinct, "merchant",
+                                       Duration::Minutes(45), Duration::Zero()));
+  auto whole = AsOfGroup::Create(spec, source, *schema);
+  auto first = AsOfGroup::Create(spec, source, *schema);
+  auto second = AsOfGroup::Create(spec, source, *schema);
+  ASSERT_TRUE(whole.ok() && first.ok() && second.ok());
+  const std::vector<ImageEvent> events = ImageStream();
+  std::vector<std::vector<FeatureValue>> want, got;
+  FeedImageStream(**whole, events, 0, events.size(), &want);
+  FeedImageStream(**first, events, 0, 150, &got);
+  std::string image;
+  (*first)->SaveState(image);
+  Status s = (*second)->RestoreState(image);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::string again;
+  (*second)->SaveState(again);
+  EXPECT_EQ(again, image) << "a restored group saves the image it was restored from";
+  FeedImageStream(**second, events, 150, events.size(), &got);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    for (size_t k = 0; k < want[i].size(); ++k) {
+      ASSERT_TRUE(got[i][k] == want[i][k])
+          << "event " << i << " feature " << spec.aggregations[k].name << ": " << Json(got[i][k])
+          << " vs " << Json(want[i][k]);
+    }
+  }
+  std::string end_whole, end_second;
+  (*whole)->SaveState(end_whole);
+  (*second)->SaveState(end_second);
+  EXPECT_EQ(end_second, end_whole);
+}
+
+TEST(AsOfCheckpointTest, AnImageFromBeforeRunningTiledStatesStillLoads) {
+  // Images from before tiled windows kept running states lack them; they are
+  // merged from the tiles on restore. Everything else in the image is read
+  // and written as before.
+  const std::string old = testing::ReadFile(
+      testing::SourceDir() + "/src/features/testdata/asof_tiled_image_before_running_states.bin");
+  ASSERT_FALSE(old.empty());
+  SourceSpec source = ImageSource();
+  auto schema = Schema::Create(source);
+  ASSERT_TRUE(schema.ok());
+  auto restored = AsOfGroup::Create(ImageGroup(), source, *schema);
+  auto whole = AsOfGroup::Create(ImageGroup(), source, *schema);
+  ASSERT_TRUE(restored.ok() && whole.ok());
+  Status s = (*restored)->RestoreState(old);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ((*restored)->stats().keys, 2u);
+  std::string again;
+  (*restored)->SaveState(again);
+  EXPECT_EQ(again.substr(0, old.size()), old)
+      << "only the running states of tiled windows are new (appended)";
+  // The rest of the stream: the same features as a group that saw all of
+  // it, except for the last bits of what the running states now sum in
+  // another order.
+  const std::vector<ImageEvent> events = ImageStream();
+  std::vector<std::vector<FeatureValue>> want, got;
+  FeedImageStream(**whole, events, 0, events.size(), &want);
+  want.erase(want.begin(), want.begin() + 200);
+  FeedImageStream(**restored, events, 200, events.size(), &got);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    for (size_t k = 0; k < want[i].size(); ++k) {
+      const FeatureValue& a = got[i][k];
+      const FeatureValue& b = want[i][k];
+      if (a.type() == FeatureValue::Type::kDouble && b.type() == FeatureValue::Type::kDouble) {
+        EXPECT_NEAR(a.double_value(), b.double_value(), 1e-9 * std::fabs(b.double_value()))
+            << "event " << 200 + i << " feature " << k;
+      } else {
+        EXPECT_TRUE(a == b) << "event " << 200 + i << " feature " << k << ": " << Json(a) << " vs "
+                            << Json(b);
+      }
+    }
+  }
 }
 
 // ---- Plans ----

@@ -29,15 +29,6 @@ FeatureValue FeatureValue::String(std::string_view s) {
   return v;
 }
 
-void FeatureValue::SetDouble(double d) {
-  if (!std::isfinite(d)) {
-    type_ = Type::kNull;
-    return;
-  }
-  type_ = Type::kDouble;
-  d_ = d == 0 ? 0.0 : d;  // no negative zero in outputs
-}
-
 ExprValue FeatureValue::ToExpr() const {
   switch (type_) {
     case Type::kBool:

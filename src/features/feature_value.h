@@ -5,6 +5,7 @@
 #ifndef EDDY_FEATURES_FEATURE_VALUE_H_
 #define EDDY_FEATURES_FEATURE_VALUE_H_
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -35,7 +36,16 @@ class FeatureValue {
     type_ = Type::kInt;
     i_ = i;
   }
-  void SetDouble(double d);
+  // Non-finite -> null; -0.0 -> 0.0. Inline: every aggregation output goes
+  // through it.
+  void SetDouble(double d) {
+    if (!std::isfinite(d)) {
+      type_ = Type::kNull;
+      return;
+    }
+    type_ = Type::kDouble;
+    d_ = d == 0 ? 0.0 : d;  // no negative zero in outputs
+  }
   void SetString(std::string_view s) {
     type_ = Type::kString;
     s_.assign(s.data(), s.size());

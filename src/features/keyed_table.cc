@@ -124,7 +124,9 @@ void KeyedTable::SaveState(std::string& out) const {
 }
 
 Status KeyedTable::RestoreState(std::string_view bytes) {
-  ByteReader in(bytes, StrCat("checkpoint of table ", Quote(name_)));
+  // ByteReader keeps a view of its description: it must outlive the reader.
+  const std::string what = StrCat("checkpoint of table ", Quote(name_));
+  ByteReader in(bytes, what);
   std::string_view name;
   uint64_t nfields, nkeys;
   int64_t horizon;

@@ -482,7 +482,9 @@ void WindowGroup::SaveState(std::string& out) const {
 }
 
 Status WindowGroup::RestoreState(std::string_view bytes) {
-  ByteReader in(bytes, StrCat("checkpoint of feature group ", Quote(name_)));
+  // ByteReader keeps a view of its description: it must outlive the reader.
+  const std::string what = StrCat("checkpoint of feature group ", Quote(name_));
+  ByteReader in(bytes, what);
   std::string_view name;
   uint64_t naggs;
   int64_t wm;
