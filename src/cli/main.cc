@@ -11,6 +11,7 @@
 
 #include "base/strings.h"
 #include "base/time.h"
+#include "cli/dump_command.h"
 #include "cli/model_command.h"
 #include "cli/store_commands.h"
 #include "config/options.h"
@@ -35,6 +36,7 @@ commands:
   training-set PIPELINE --labels L --output F
                                      point-in-time training set from the history
   export PIPELINE --output PATH      export the offline history (csv, jsonl, parquet)
+  dump-online PIPELINE               write the online store as sorted JSON lines
   model COMMAND REGISTRY ...         register, list, show, promote, roll back model versions
   reference                          print the pipeline-file reference (Markdown)
   help [COMMAND]                     show help for a command
@@ -103,10 +105,17 @@ exit status: 0 finished, 1 error, 2 bad usage
 )";
 
 std::atomic<Engine*> g_engine{nullptr};
+// A signal that came while the engine was opening (restoring a checkpoint,
+// loading models): the run stops as soon as it starts.
+std::atomic<bool> g_stop_early{false};
 
 void OnSignal(int sig) {
   Engine* e = g_engine.load();
-  if (e != nullptr) e->RequestStop();
+  if (e != nullptr) {
+    e->RequestStop();
+  } else {
+    g_stop_early.store(true);
+  }
   // A second signal terminates at once.
   std::signal(sig, SIG_DFL);
 }
@@ -197,14 +206,15 @@ int CmdValidate(int argc, char** argv) {
 }
 
 int RunEngine(const std::string& pipeline, EngineOptions options) {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
   auto engine = Engine::Open(pipeline, options);
   if (!engine.ok()) {
     Print(stderr, StrCat("eddy: ", engine.status().message(), "\n"));
     return 1;
   }
   g_engine.store(engine->get());
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  if (g_stop_early.load()) (*engine)->RequestStop();
   Status s = (*engine)->Run();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
@@ -291,30 +301,49 @@ int Main(int argc, char** argv) {
     Print(stdout, StrCat("eddy ", kVersion, "\n"));
     return 0;
   }
+  // Commands implemented in their own files take `--help` themselves.
+  struct External {
+    std::string_view name;
+    int (*run)(int, char**);
+  };
+  static constexpr External kExternal[] = {
+      {"training-set", RunTrainingSetCommand},
+      {"model", RunModelCommand},
+      {"export", RunExportCommand},
+      {"dump-online", RunDumpOnlineCommand},
+  };
   if (cmd == "help") {
     std::string_view topic = argc > 2 ? argv[2] : "";
-    if (topic == "validate")
+    if (topic.empty()) {
+      Print(stdout, kUsage);
+      return 0;
+    }
+    if (topic == "validate") {
       Print(stdout, kValidateHelp);
-    else if (topic == "run")
+      return 0;
+    }
+    if (topic == "run") {
       Print(stdout, kRunHelp);
-    else if (topic == "replay")
+      return 0;
+    }
+    if (topic == "replay") {
       Print(stdout, kReplayHelp);
-    else if (topic == "model" || topic == "training-set" || topic == "export") {
+      return 0;
+    }
+    for (const External& e : kExternal) {
+      if (topic != e.name) continue;
       std::string t(topic), h = "--help";
       char* args[] = {argv[0], t.data(), h.data(), nullptr};
-      if (topic == "model") return RunModelCommand(3, args);
-      if (topic == "export") return RunExportCommand(3, args);
-      return RunTrainingSetCommand(3, args);
-    } else
-      Print(stdout, kUsage);
-    return 0;
+      return e.run(3, args);
+    }
+    return Usage(StrCat("no help for unknown command ", Quote(topic)), kUsage);
   }
   if (cmd == "validate") return CmdValidate(argc, argv);
   if (cmd == "run") return CmdRun(argc, argv);
   if (cmd == "replay") return CmdReplay(argc, argv);
-  if (cmd == "training-set") return RunTrainingSetCommand(argc, argv);
-  if (cmd == "model") return RunModelCommand(argc, argv);
-  if (cmd == "export") return RunExportCommand(argc, argv);
+  for (const External& e : kExternal) {
+    if (cmd == e.name) return e.run(argc, argv);
+  }
   if (cmd == "reference") {
     Print(stdout, GeneratePipelineReference());
     return 0;

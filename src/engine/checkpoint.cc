@@ -155,7 +155,8 @@ Status CheckpointStore::Write(uint64_t seq, ProcessingTime now, const Checkpoint
   return Status::OK();
 }
 
-Result<std::optional<CheckpointStore::Loaded>> CheckpointStore::LoadLatest() const {
+Result<std::optional<CheckpointStore::Loaded>> CheckpointStore::LoadLatest(
+    const std::function<Status(const Loaded&)>& check) const {
   std::error_code ec;
   if (!fs::exists(dir_, ec)) return std::optional<Loaded>();
   std::vector<std::string> skipped;
@@ -183,6 +184,10 @@ Result<std::optional<CheckpointStore::Loaded>> CheckpointStore::LoadLatest() con
       fail(StrCat("format version ", version, " (this Eddy reads ", kFormatVersion, ")"));
       continue;
     }
+    if (mseq != seq) {
+      fail(StrCat("MANIFEST names checkpoint ", mseq));
+      continue;
+    }
     auto state = ReadWholeFile(d + "/state.bin");
     if (!state.ok()) {
       fail(state.status().message());
@@ -206,6 +211,12 @@ Result<std::optional<CheckpointStore::Loaded>> CheckpointStore::LoadLatest() con
     l.created_at = created;
     l.dir = d;
     l.state = std::move(decoded).value();
+    if (check) {
+      if (Status c = check(l); !c.ok()) {
+        fail(c.message());
+        continue;
+      }
+    }
     l.skipped = std::move(skipped);
     return std::optional<Loaded>(std::move(l));
   }

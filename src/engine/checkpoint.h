@@ -70,8 +70,11 @@ class CheckpointStore {
   };
   // The newest valid checkpoint, or nullopt when there is none (then
   // `skipped` of the result would be lost: they are returned via the status
-  // only when no checkpoint at all is usable and some exist).
-  Result<std::optional<Loaded>> LoadLatest() const;
+  // only when no checkpoint at all is usable and some exist). `check`, when
+  // given, vets a checkpoint whose own files check out (e.g. that the online
+  // store copy it names exists); one it rejects is skipped with its reason.
+  Result<std::optional<Loaded>> LoadLatest(
+      const std::function<Status(const Loaded&)>& check = nullptr) const;
 
   // Removes every checkpoint (eddy run --fresh).
   Status Clear() const;

@@ -33,6 +33,7 @@
 #include "scoring/scoring_engine.h"
 #include "store/history.h"
 #include "store/online_store.h"
+#include "store/stored_vector.h"
 
 namespace eddy {
 namespace {
@@ -40,6 +41,10 @@ namespace {
 constexpr size_t kPollBatch = 1024;
 constexpr Duration kIdleWait = Duration::Millis(50);
 constexpr Duration kSnapshotInterval = Duration::Millis(200);
+// Checkpoint sections for the online store: a marker that online/ holds a
+// RocksDB copy, or the in-memory store's vectors.
+constexpr std::string_view kOnlineCopySection = "online/copy";
+constexpr std::string_view kOnlineMemorySection = "online/memory";
 
 std::string_view FormatName(SourceFormat f) { return f == SourceFormat::kCsv ? "csv" : "jsonl"; }
 
@@ -317,7 +322,16 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         std::filesystem::remove_all(st.dir + sub, ec);
       }
     }
-    EDDY_ASSIGN_OR_RETURN(auto loaded, checkpoints_->LoadLatest());
+    // A checkpoint that says it copied the online store must have the copy.
+    auto check = [](const CheckpointStore::Loaded& l) -> Status {
+      if (l.state.Find(kOnlineCopySection) == nullptr) return Status::OK();
+      std::error_code e;
+      if (!std::filesystem::exists(l.dir + "/online/CURRENT", e)) {
+        return Status::Corruption("its copy of the online store (online/) is missing");
+      }
+      return Status::OK();
+    };
+    EDDY_ASSIGN_OR_RETURN(auto loaded, checkpoints_->LoadLatest(check));
     if (!loaded) {
       // No checkpoint: derived state left by a run that never checkpointed
       // cannot be trusted; start over.
@@ -383,7 +397,9 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     std::vector<std::pair<std::string, uint64_t>> lengths;
     for (const Output* o : outputs) {
       if (!o->writer) continue;
-      EDDY_RETURN_IF_ERROR(o->writer->Flush());
+      // On disk before the checkpoint that records their length: a restore
+      // after a machine crash then finds at least that much.
+      EDDY_RETURN_IF_ERROR(o->writer->Sync());
       lengths.emplace_back(o->name, o->writer->size());
     }
     PutVarint64(engine, lengths.size());
@@ -414,6 +430,14 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     }
     EDDY_RETURN_IF_ERROR(store_->Flush());
     const bool copy_store = spec_.state.online_store == "rocksdb";
+    if (copy_store) {
+      state.Put(std::string(kOnlineCopySection), "rocksdb");
+    } else {
+      // The in-memory store has no files: its vectors go into state.bin.
+      std::string memory;
+      EDDY_RETURN_IF_ERROR(SaveMemoryStore(memory));
+      state.Put(std::string(kOnlineMemorySection), std::move(memory));
+    }
     EDDY_RETURN_IF_ERROR(
         checkpoints_->Write(checkpoint_seq_, now, state, [&](const std::string& dir) {
           return copy_store ? store_->Checkpoint(dir + "/online") : Status::OK();
@@ -462,6 +486,12 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       if (!store.ok()) return store.status().WithContext("state.online_store");
       store_ = std::move(store).value();
     }
+    if (loaded_ && st.online_store == "memory") {
+      if (const std::string* m = loaded_->state.Find(kOnlineMemorySection)) {
+        EDDY_RETURN_IF_ERROR(
+            RestoreMemoryStore(*m).WithContext("restoring the online store from the checkpoint"));
+      }
+    }
     if (st.enabled && st.history) {
       std::vector<HistoryGroup> groups;
       for (size_t g = 0; g < features_->asof_groups().size(); ++g) {
@@ -472,6 +502,48 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       history_ = std::move(h).value();
     }
     return Status::OK();
+  }
+
+  // The in-memory online store in a checkpoint: per per-event group, its
+  // name, the number of keys, then (key, encoded vector) in key order.
+  Status SaveMemoryStore(std::string& out) const {
+    PutVarint64(out, features_->asof_groups().size());
+    for (const auto& g : features_->asof_groups()) {
+      std::string entries;
+      uint64_t n = 0;
+      std::string encoded;
+      EDDY_RETURN_IF_ERROR(
+          store_->Scan(g->name(), [&](std::string_view key, const StoredVector& v) -> Status {
+            encoded.clear();
+            EncodeStoredVector(v, encoded);
+            PutString(entries, key);
+            PutString(entries, encoded);
+            ++n;
+            return Status::OK();
+          }));
+      PutString(out, g->name());
+      PutVarint64(out, n);
+      out += entries;
+    }
+    return Status::OK();
+  }
+
+  Status RestoreMemoryStore(std::string_view bytes) {
+    ByteReader in(bytes, kOnlineMemorySection);
+    uint64_t groups;
+    if (!in.Varint64(groups)) return in.status();
+    for (uint64_t g = 0; g < groups; ++g) {
+      std::string_view group;
+      uint64_t n;
+      if (!in.String(group) || !in.Varint64(n)) return in.status();
+      for (uint64_t i = 0; i < n; ++i) {
+        std::string_view key, encoded;
+        if (!in.String(key) || !in.String(encoded)) return in.status();
+        EDDY_ASSIGN_OR_RETURN(StoredVector v, DecodeStoredVector(encoded));
+        EDDY_RETURN_IF_ERROR(store_->Put(group, key, v));
+      }
+    }
+    return store_->Flush();
   }
 
   // Writes the per-event groups' vectors of the event just computed to the

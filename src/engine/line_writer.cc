@@ -89,6 +89,19 @@ Status LineWriter::Flush() {
   return status_;
 }
 
+Status LineWriter::Sync() {
+  EDDY_RETURN_IF_ERROR(Flush());
+  if (fd_ < 0 || !owns_fd_) return status_;  // stdout/stderr: nothing to sync
+  while (::fdatasync(fd_) != 0) {
+    if (errno == EINTR) continue;
+    // A pipe or terminal cannot be synced; that is not an error.
+    if (errno == EINVAL || errno == EROFS) break;
+    status_ = Status::IoError(StrCat("syncing ", Quote(path_, 500), ": ", std::strerror(errno)));
+    break;
+  }
+  return status_;
+}
+
 Status LineWriter::Close() {
   if (fd_ < 0) return status_;
   Status s = Flush();

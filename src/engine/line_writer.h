@@ -32,6 +32,9 @@ class LineWriter {
   // Appends `line` and a newline. `line` must not contain a newline.
   void WriteLine(std::string_view line);
   Status Flush();
+  // Flush() and then fdatasync(2), so the lines survive a machine crash
+  // (checkpoints record output lengths that must be on disk).
+  Status Sync();
   Status Close();
 
   const std::string& path() const { return path_; }

@@ -172,7 +172,9 @@ void SourcePipeline::SaveState(std::string& out) const {
 }
 
 Status SourcePipeline::RestoreState(std::string_view bytes, ProcessingTime now) {
-  ByteReader in(bytes, StrCat("checkpoint of source ", Quote(spec_.name)));
+  // ByteReader keeps a view of its description: it must outlive the reader.
+  const std::string what = StrCat("checkpoint of source ", Quote(spec_.name));
+  ByteReader in(bytes, what);
   SourceCounters c;
   for (uint64_t* v : {&c.records, &c.bytes, &c.accepted, &c.late, &c.dead_letter, &c.filtered,
                       &c.blank, &c.headers}) {

@@ -546,10 +546,15 @@ class FileSource final : public Source {
       PutSigned(out, p.line);
       out.push_back(static_cast<char>((p.header_seen ? 1 : 0) | (p.ended ? 2 : 0)));
     }
+    // The partition polled next: with several, the order in which their
+    // records interleave (and so watermarks and lateness) depends on it.
+    PutVarint64(out, next_);
   }
 
   Status RestoreState(std::string_view bytes) override {
-    ByteReader in(bytes, StrCat("checkpoint of source ", Quote(spec_.name)));
+    // ByteReader keeps a view of its description: it must outlive the reader.
+    const std::string what = StrCat("checkpoint of source ", Quote(spec_.name));
+    ByteReader in(bytes, what);
     uint64_t n;
     if (!in.Varint64(n)) return in.status();
     if (n != readers_.size()) {
@@ -574,6 +579,16 @@ class FileSource final : public Source {
       PartitionReader::Position p{byte, line, (flags & 1) != 0, (flags & 2) != 0};
       EDDY_RETURN_IF_ERROR(r->Seek(p).WithContext(StrCat("source ", Quote(spec_.name))));
     }
+    // Checkpoints written before the round-robin position was saved end
+    // here; they resume at partition 0.
+    uint64_t next = 0;
+    if (!in.at_end()) {
+      if (!in.Varint64(next)) return in.status();
+      if (next >= std::max<uint64_t>(n, 1)) in.Fail("the partition polled next is out of range");
+      if (!in.at_end()) in.Fail("trailing bytes");
+      if (!in.ok()) return in.status();
+    }
+    next_ = static_cast<size_t>(next);
     return Status::OK();
   }
 

@@ -13,6 +13,33 @@ constexpr double kClip = 1e-15;
 
 double Ratio(double a, double b) { return b > 0 ? a / b : kNaN; }
 
+// The order in which a ring buffer of `window` slots, `filled` of them used,
+// `next` the slot written next, received its examples: oldest first.
+std::vector<size_t> RingOrder(size_t window, size_t filled, size_t next) {
+  std::vector<size_t> order;
+  order.reserve(filled);
+  if (filled < window) {
+    for (size_t i = 0; i < filled; ++i) order.push_back(i);
+  } else {
+    for (size_t i = 0; i < window; ++i) order.push_back((next + i) % window);
+  }
+  return order;
+}
+
+// Reads a ring buffer image (window, filled, next) and checks it.
+bool LoadRingShape(ByteReader& in, size_t& window, size_t& filled, size_t& next) {
+  uint64_t w, f, n;
+  if (!in.Varint64(w) || !in.Varint64(f) || !in.Varint64(n)) return false;
+  if (w == 0 || f > w || n >= w || (f < w && n != f) || f > in.remaining()) {
+    in.Fail("inconsistent metrics window");
+    return false;
+  }
+  window = static_cast<size_t>(w);
+  filled = static_cast<size_t>(f);
+  next = static_cast<size_t>(n);
+  return true;
+}
+
 double LogLoss(double p, bool y) {
   p = std::clamp(p, kClip, 1.0 - kClip);
   return y ? -std::log(p) : -std::log(1.0 - p);
@@ -50,6 +77,92 @@ void ClassifierMetrics::Add(double score, bool label) {
   const double clamped = std::clamp(score, 0.0, 1.0);
   const size_t b = std::min(bins - 1, static_cast<size_t>(clamped * static_cast<double>(bins)));
   (label ? pos_bins_ : neg_bins_)[b] += 1;
+}
+
+void ClassifierMetrics::Save(std::string& out) const {
+  PutVarint64(out, window_);
+  PutVarint64(out, filled_);
+  PutVarint64(out, next_);
+  for (size_t i = 0; i < filled_; ++i) {
+    PutDouble(out, scores_[i]);
+    out.push_back(static_cast<char>(labels_[i]));
+  }
+  for (uint64_t v : {total_.tp, total_.fp, total_.tn, total_.fn}) PutVarint64(out, v);
+  PutDouble(out, total_.log_loss_sum);
+  // The histogram, sparse: most bins are empty.
+  size_t used = 0;
+  for (size_t b = 0; b < pos_bins_.size(); ++b) used += (pos_bins_[b] | neg_bins_[b]) != 0;
+  PutVarint64(out, pos_bins_.size());
+  PutVarint64(out, used);
+  for (size_t b = 0; b < pos_bins_.size(); ++b) {
+    if ((pos_bins_[b] | neg_bins_[b]) == 0) continue;
+    PutVarint64(out, b);
+    PutVarint64(out, pos_bins_[b]);
+    PutVarint64(out, neg_bins_[b]);
+  }
+  PutVarint64(out, skipped_);
+}
+
+bool ClassifierMetrics::Load(ByteReader& in) {
+  size_t window, filled, next;
+  if (!LoadRingShape(in, window, filled, next)) return false;
+  std::vector<double> scores(filled);
+  std::vector<uint8_t> labels(filled);
+  for (size_t i = 0; i < filled; ++i) {
+    if (!in.Double(scores[i]) || !in.Byte(labels[i])) return false;
+  }
+  Counts total;
+  uint64_t bins, used, skipped;
+  if (!in.Varint64(total.tp) || !in.Varint64(total.fp) || !in.Varint64(total.tn) ||
+      !in.Varint64(total.fn) || !in.Double(total.log_loss_sum) || !in.Varint64(bins) ||
+      !in.Varint64(used)) {
+    return false;
+  }
+  if (bins == 0 || used > bins || used > in.remaining()) {
+    in.Fail("inconsistent metrics histogram");
+    return false;
+  }
+  std::vector<uint64_t> pos(pos_bins_.size(), 0), neg(neg_bins_.size(), 0);
+  for (uint64_t k = 0; k < used; ++k) {
+    uint64_t b, p, n;
+    if (!in.Varint64(b) || !in.Varint64(p) || !in.Varint64(n)) return false;
+    if (b >= bins) {
+      in.Fail("metrics histogram bin out of range");
+      return false;
+    }
+    // Same number of bins: the same bin; else the bin holding its start.
+    const size_t to = bins == pos.size()
+                          ? static_cast<size_t>(b)
+                          : static_cast<size_t>(static_cast<double>(b) / static_cast<double>(bins) *
+                                                static_cast<double>(pos.size()));
+    pos[std::min(to, pos.size() - 1)] += p;
+    neg[std::min(to, neg.size() - 1)] += n;
+  }
+  if (!in.Varint64(skipped)) return false;
+
+  std::fill(scores_.begin(), scores_.end(), 0.0);
+  std::fill(labels_.begin(), labels_.end(), 0);
+  if (window == window_) {
+    // The exact layout: Window() sums in slot order.
+    std::copy(scores.begin(), scores.end(), scores_.begin());
+    std::copy(labels.begin(), labels.end(), labels_.begin());
+    filled_ = filled;
+    next_ = next;
+  } else {
+    const std::vector<size_t> order = RingOrder(window, filled, next);
+    const size_t keep = std::min(order.size(), window_);
+    for (size_t i = 0; i < keep; ++i) {
+      scores_[i] = scores[order[order.size() - keep + i]];
+      labels_[i] = labels[order[order.size() - keep + i]];
+    }
+    filled_ = keep;
+    next_ = keep % window_;
+  }
+  total_ = total;
+  pos_bins_ = std::move(pos);
+  neg_bins_ = std::move(neg);
+  skipped_ = skipped;
+  return true;
 }
 
 ClassifierReport ClassifierMetrics::FromCounts(const Counts& c) {
@@ -136,6 +249,48 @@ void RegressorMetrics::Add(double prediction, double target) {
   ++count_;
   abs_sum_ += std::abs(e);
   sq_sum_ += e * e;
+}
+
+void RegressorMetrics::Save(std::string& out) const {
+  PutVarint64(out, window_);
+  PutVarint64(out, filled_);
+  PutVarint64(out, next_);
+  for (size_t i = 0; i < filled_; ++i) PutDouble(out, errors_[i]);
+  PutVarint64(out, count_);
+  PutDouble(out, abs_sum_);
+  PutDouble(out, sq_sum_);
+  PutVarint64(out, skipped_);
+}
+
+bool RegressorMetrics::Load(ByteReader& in) {
+  size_t window, filled, next;
+  if (!LoadRingShape(in, window, filled, next)) return false;
+  std::vector<double> errors(filled);
+  for (double& e : errors) {
+    if (!in.Double(e)) return false;
+  }
+  uint64_t count, skipped;
+  double abs_sum, sq_sum;
+  if (!in.Varint64(count) || !in.Double(abs_sum) || !in.Double(sq_sum) || !in.Varint64(skipped)) {
+    return false;
+  }
+  std::fill(errors_.begin(), errors_.end(), 0.0);
+  if (window == window_) {
+    std::copy(errors.begin(), errors.end(), errors_.begin());
+    filled_ = filled;
+    next_ = next;
+  } else {
+    const std::vector<size_t> order = RingOrder(window, filled, next);
+    const size_t keep = std::min(order.size(), window_);
+    for (size_t i = 0; i < keep; ++i) errors_[i] = errors[order[order.size() - keep + i]];
+    filled_ = keep;
+    next_ = keep % window_;
+  }
+  count_ = count;
+  abs_sum_ = abs_sum;
+  sq_sum_ = sq_sum;
+  skipped_ = skipped;
+  return true;
 }
 
 RegressorReport RegressorMetrics::Window() const {

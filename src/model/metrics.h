@@ -26,7 +26,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "base/coding.h"
 
 namespace eddy {
 
@@ -55,6 +58,14 @@ class ClassifierMetrics {
   ClassifierReport Window() const;
   ClassifierReport SinceStart() const;
   uint64_t skipped() const { return skipped_; }
+
+  // Checkpoints: an exact image of the window, the since-start counts and
+  // the histogram. Metrics restored with the same window and bins report
+  // bit for bit what the saved ones would have; with another window the
+  // newest examples that fit are kept, with other bins the histogram is
+  // re-binned. Load returns false (the reason in `in`) on malformed bytes.
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
 
  private:
   struct Counts {
@@ -93,6 +104,10 @@ class RegressorMetrics {
   RegressorReport Window() const;
   RegressorReport SinceStart() const;
   uint64_t skipped() const { return skipped_; }
+
+  // Checkpoints, as ClassifierMetrics::Save/Load.
+  void Save(std::string& out) const;
+  bool Load(ByteReader& in);
 
  private:
   size_t window_;

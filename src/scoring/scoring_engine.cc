@@ -1,6 +1,7 @@
 #include "scoring/scoring_engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -11,6 +12,8 @@
 #include "base/json_writer.h"
 #include "base/strings.h"
 #include "features/expr_binding.h"
+#include "model/hashing.h"
+#include "model/linear_model.h"
 
 namespace eddy {
 
@@ -25,6 +28,7 @@ struct ScoringEngine::ModelRun {
   // Online learners, and the frozen export that serving requests use.
   std::unique_ptr<OnlineLearner> learner;
   std::unique_ptr<ModelSlot> frozen;
+  std::atomic<std::shared_ptr<const LearnerSnapshot>> snapshot;  // with `frozen`
   uint64_t exported_updates = 0;
   ProcessingTime exported_at;
   std::vector<int> numeric;  // mapper input per numeric feature
@@ -377,6 +381,11 @@ Status ScoringEngine::Reload(size_t i, ModelVersion version) {
   return r.slot->Load(std::shared_ptr<const Model>(std::move(model).value()), version, provided);
 }
 
+std::shared_ptr<const ScoringEngine::LearnerSnapshot> ScoringEngine::PublishedSnapshot(
+    size_t i) const {
+  return models_[i]->snapshot.load();
+}
+
 void ScoringEngine::RefreshOnline(ProcessingTime now, Duration min_interval) {
   for (auto& rp : models_) {
     ModelRun& r = *rp;
@@ -391,9 +400,18 @@ void ScoringEngine::RefreshOnline(ProcessingTime now, Duration min_interval) {
     for (const std::string& h : r.hashed_names) {
       if (r.mapper.Find(h) < 0) provided.push_back(h);
     }
-    Status s = r.frozen->Load(std::shared_ptr<const Model>(r.learner->ExportModel()),
-                              ModelVersion(static_cast<int64_t>(updates)), provided);
+    // One snapshot serves as the export's content hash and as the file a
+    // caller can register (GET /v1/models/{name}/snapshot).
+    auto snap = std::make_shared<LearnerSnapshot>();
+    snap->bytes = r.learner->Snapshot();
+    snap->updates = updates;
+    snap->published_at = now;
+    std::shared_ptr<const Model> model = MakeLinearModel(
+        r.learner->weights(), ModelFormat::kOnlineSnapshot, ContentHash(snap->bytes));
+    Status s =
+        r.frozen->Load(std::move(model), ModelVersion(static_cast<int64_t>(updates)), provided);
     if (s.ok()) {
+      r.snapshot.store(std::move(snap));
       r.exported_updates = updates;
       r.exported_at = now;
     }
@@ -753,6 +771,10 @@ void ScoringEngine::SaveState(std::string& out) const {
       PutVarint64(out, v);
     }
     PutString(out, r->learner ? r->learner->Snapshot() : std::string());
+    std::string metrics;
+    r->cls.Save(metrics);
+    r->reg.Save(metrics);
+    PutString(out, metrics);
   }
   for (const Watermark& w : watermarks_) PutSigned(out, w.time().micros());
   for (uint64_t v : {fb_.labels, fb_.matched, fb_.no_prediction, fb_.after_horizon, fb_.duplicates,
@@ -807,9 +829,11 @@ Status ScoringEngine::RestoreState(std::string_view bytes) {
   ByteReader in(bytes, "scoring checkpoint");
   uint64_t n;
   if (!in.Varint64(n)) return in.status();
-  if (n != kStateVersion) {
+  const uint64_t version = n;
+  if (version != 1 && version != kStateVersion) {
     return Status::Unimplemented(StrCat("scoring checkpoint: format version ", n,
-                                        " is not supported (this Eddy reads ", kStateVersion, ")"));
+                                        " is not supported (this Eddy reads 1 to ", kStateVersion,
+                                        ")"));
   }
   if (!in.Varint64(n)) return in.status();
   if (n != models_.size()) {
@@ -846,6 +870,14 @@ Status ScoringEngine::RestoreState(std::string_view bytes) {
       return Status::FailedPrecondition(StrCat("the checkpoint has an online learner for model ",
                                                Quote(r->spec.name),
                                                ", which the pipeline does not; run with --fresh"));
+    }
+    if (version >= 2) {
+      std::string_view metrics;
+      if (!in.String(metrics)) return in.status();
+      const std::string what = StrCat("checkpoint of the metrics of model ", Quote(r->spec.name));
+      ByteReader m(metrics, what);  // keeps a view of `what`
+      if (!r->cls.Load(m) || !r->reg.Load(m)) return m.status();
+      if (!m.at_end()) return Status::Corruption("trailing bytes in a model's metrics checkpoint");
     }
   }
   for (Watermark& w : watermarks_) {

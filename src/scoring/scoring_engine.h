@@ -155,15 +155,27 @@ class ScoringEngine {
   std::vector<ModelRunStats> model_stats() const;
   FeedbackStats feedback_stats() const;
 
-  // The online learner of model `i`, or null.
+  // The online learner of model `i`, or null. Engine thread only.
   const OnlineLearner* learner(size_t i) const;
 
-  // Checkpoints: learners, logged predictions, pending labels, counters
-  // (format version kStateVersion). The rolling quality metrics are not
-  // saved: they restart empty after a restore.
+  // The snapshot of online learner `i` published with its newest frozen
+  // export (RefreshOnline): the learner's byte-exact state in the
+  // online_snapshot format, which `eddy model register` takes as a new
+  // version, and the examples it had learned from. Null for other models
+  // and before the first publication. Thread-safe.
+  struct LearnerSnapshot {
+    std::string bytes;
+    uint64_t updates = 0;
+    ProcessingTime published_at;
+  };
+  std::shared_ptr<const LearnerSnapshot> PublishedSnapshot(size_t i) const;
+
+  // Checkpoints: learners, rolling quality metrics, logged predictions,
+  // pending labels, counters (format version kStateVersion; version 1,
+  // without the metrics, is still read: they then restart empty).
   void SaveState(std::string& out) const;
   Status RestoreState(std::string_view bytes);
-  static constexpr uint64_t kStateVersion = 1;
+  static constexpr uint64_t kStateVersion = 2;
 
  private:
   struct ModelRun;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <boost/json.hpp>
 #include <cmath>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/coding.h"
 #include "base/strings.h"
 #include "features/expr_binding.h"
 #include "ingest/schema.h"
@@ -747,6 +749,36 @@ constexpr char kShortFeedback[] = R"(feedback:
   metrics_window: 10
 )";
 
+TEST(ScoringEngineTest, ThePublishedSnapshotIsTheLearnerAtItsExport) {
+  Harness h;
+  WriteFile(h.dir.File("m.json"), kLinearModel);
+  ASSERT_TRUE(h.Open(kBoth, kShortFeedback).ok());
+  EXPECT_EQ(h.engine->PublishedSnapshot(0), nullptr);  // nothing published yet
+  EXPECT_EQ(h.engine->PublishedSnapshot(1), nullptr);  // not a learner
+  Drive(h, 0, 100);
+  const OnlineLearner& learner = *h.engine->learner(0);
+  ASSERT_GT(learner.num_updates(), 50u);
+  h.engine->RefreshOnline(ProcessingTime::FromMicros(1));
+  auto snap = h.engine->PublishedSnapshot(0);
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->updates, learner.num_updates());
+  EXPECT_EQ(snap->bytes, learner.Snapshot());
+  // It is a model file Eddy serves, and it is the version requests see.
+  auto model = ParseModel(snap->bytes, ModelFormat::kOnlineSnapshot, "published");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ(h.engine->Served(0)->version.value(), static_cast<int64_t>(snap->updates));
+
+  // Later learning does not change a published snapshot; the next export does.
+  Drive(h, 100, 200);
+  EXPECT_EQ(snap->bytes.size(), h.engine->PublishedSnapshot(0)->bytes.size());
+  EXPECT_EQ(h.engine->PublishedSnapshot(0)->updates, snap->updates);
+  h.engine->RefreshOnline(ProcessingTime::FromMicros(1) + Duration::Seconds(10));
+  auto next = h.engine->PublishedSnapshot(0);
+  EXPECT_GT(next->updates, snap->updates);
+  EXPECT_EQ(next->bytes, h.engine->learner(0)->Snapshot());
+  EXPECT_NE(next->bytes, snap->bytes);
+}
+
 TEST(ScoringEngineTest, SaveAndRestoreContinueBitIdentically) {
   Harness whole;
   WriteFile(whole.dir.File("m.json"), kLinearModel);
@@ -802,7 +834,79 @@ TEST(ScoringEngineTest, SaveAndRestoreContinueBitIdentically) {
     ModelRunStats x = whole.Stats(m), y = second.Stats(m);
     EXPECT_EQ(std::tie(x.scored, x.positives, x.labelled, x.updates),
               std::tie(y.scored, y.positives, y.labelled, y.updates));
+    // The rolling quality metrics too (they were restarted empty before
+    // scoring checkpoint version 2), bit for bit.
+    EXPECT_GT(x.window.count, 0u);
+    EXPECT_GT(x.since_start.count, 100u);
+    EXPECT_EQ(x.window.count, y.window.count);
+    EXPECT_EQ(x.since_start.count, y.since_start.count);
+    for (auto [a, b] :
+         {std::pair{x.window.auc, y.window.auc}, std::pair{x.window.log_loss, y.window.log_loss},
+          std::pair{x.window.precision, y.window.precision},
+          std::pair{x.since_start.auc, y.since_start.auc},
+          std::pair{x.since_start.log_loss, y.since_start.log_loss}}) {
+      EXPECT_EQ(std::bit_cast<uint64_t>(a), std::bit_cast<uint64_t>(b)) << a << " vs " << b;
+    }
   }
+}
+
+// Scoring checkpoint version 1 had no metrics: each model's learner snapshot
+// was its last field. Turns a version 2 image into the version 1 one.
+std::string AsVersion1(std::string_view v2) {
+  ByteReader in(v2, "test");
+  uint64_t version = 0, models = 0;
+  EXPECT_TRUE(in.Varint64(version) && in.Varint64(models));
+  std::string out;
+  PutVarint64(out, 1);
+  PutVarint64(out, models);
+  for (uint64_t m = 0; m < models; ++m) {
+    std::string_view name, snapshot, metrics;
+    EXPECT_TRUE(in.String(name));
+    PutString(out, name);
+    for (int i = 0; i < 6; ++i) {
+      uint64_t v = 0;
+      EXPECT_TRUE(in.Varint64(v));
+      PutVarint64(out, v);
+    }
+    EXPECT_TRUE(in.String(snapshot) && in.String(metrics));
+    PutString(out, snapshot);
+  }
+  out.append(v2.substr(in.position()));
+  return out;
+}
+
+TEST(ScoringEngineTest, RestoresVersion1CheckpointsWithEmptyMetrics) {
+  Harness whole;
+  WriteFile(whole.dir.File("m.json"), kLinearModel);
+  ASSERT_TRUE(whole.Open(kBoth, kShortFeedback).ok());
+  Drive(whole, 0, 300);
+
+  Harness first;
+  WriteFile(first.dir.File("m.json"), kLinearModel);
+  ASSERT_TRUE(first.Open(kBoth, kShortFeedback).ok());
+  Drive(first, 0, 150);
+  std::string state;
+  first.engine->SaveState(state);
+  ASSERT_EQ(state[0], 2);
+
+  Harness second;
+  WriteFile(second.dir.File("m.json"), kLinearModel);
+  ASSERT_TRUE(second.Open(kBoth, kShortFeedback).ok());
+  Status s = second.engine->RestoreState(AsVersion1(state));
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(second.Stats(0).window.count, 0u);
+  EXPECT_EQ(second.Stats(0).since_start.count, 0u);
+  Drive(second, 150, 300);
+  // Everything but the metrics continues as if nothing had happened.
+  auto all = whole.sink.Rows(0);
+  auto after = second.sink.Rows(0);
+  ASSERT_LE(after.size(), all.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i], all[all.size() - after.size() + i]) << i;
+  }
+  EXPECT_EQ(second.engine->learner(0)->Snapshot(), whole.engine->learner(0)->Snapshot());
+  EXPECT_GT(second.Stats(0).since_start.count, 0u);
+  EXPECT_LT(second.Stats(0).since_start.count, whole.Stats(0).since_start.count);
 }
 
 TEST(ScoringEngineTest, RestoreRejectsOtherPipelinesAndDamagedState) {
@@ -829,10 +933,10 @@ TEST(ScoringEngineTest, RestoreRejectsOtherPipelinesAndDamagedState) {
   s = restore(other_inputs, state);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.message();
   EXPECT_NE(s.message().find("other inputs"), std::string::npos) << s.message();
-  // Another format version.
-  std::string v2 = state;
-  v2[0] = 2;
-  EXPECT_EQ(restore(kBoth, v2).code(), StatusCode::kUnimplemented);
+  // A format version from the future.
+  std::string future = state;
+  future[0] = ScoringEngine::kStateVersion + 1;
+  EXPECT_EQ(restore(kBoth, future).code(), StatusCode::kUnimplemented);
   // Every truncation and trailing bytes are errors, never crashes.
   for (size_t n = 0; n < state.size(); n += 1 + state.size() / 200) {
     EXPECT_FALSE(restore(kBoth, state.substr(0, n)).ok()) << n;

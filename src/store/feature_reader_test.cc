@@ -261,6 +261,11 @@ class CorruptKeyStore final : public OnlineStore {
     }
     return inner_.MultiGet(g, keys);
   }
+  Status Scan(
+      std::string_view g,
+      const std::function<Status(std::string_view, const StoredVector&)>& fn) const override {
+    return inner_.Scan(g, fn);
+  }
   Status Flush() override { return Status::OK(); }
   Status Checkpoint(const std::string&) override { return Status::OK(); }
   Stats stats() const override { return {}; }

@@ -4,12 +4,15 @@
 // written as a RocksDB store directory so that it can be restored into the
 // embedded store.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <filesystem>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "base/strings.h"
 #include "store/online_store.h"
@@ -71,6 +74,26 @@ class MemoryStore final : public OnlineStore {
       if (auto it = s.vectors.find(skey); it != s.vectors.end()) out[i] = it->second;
     }
     return out;
+  }
+
+  // Copies the group's vectors out under the shard locks, then calls fn in
+  // key order without holding any.
+  Status Scan(
+      std::string_view group,
+      const std::function<Status(std::string_view key, const StoredVector&)>& fn) const override {
+    std::string prefix;
+    AppendStoreKeyPrefix(prefix, group);
+    std::vector<std::pair<std::string, StoredVector>> found;
+    for (const Shard& s : shards_) {
+      std::lock_guard lock(s.mu);
+      for (const auto& [skey, v] : s.vectors) {
+        if (skey.starts_with(prefix)) found.emplace_back(skey.substr(prefix.size()), v);
+      }
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [key, v] : found) EDDY_RETURN_IF_ERROR(fn(key, v));
+    return Status::OK();
   }
 
   Status Flush() override { return Status::OK(); }

@@ -20,6 +20,7 @@
 #define EDDY_STORE_ONLINE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -49,6 +50,19 @@ class OnlineStore {
   // A key whose stored value fails to decode fails the whole call.
   virtual Result<std::vector<std::optional<StoredVector>>> MultiGet(
       std::string_view group, std::span<const std::string_view> keys) const = 0;
+
+  // Calls fn(key, vector) for every vector of `group`, in key order
+  // (bytewise, as std::string_view compares), and stops at the first error fn
+  // returns, returning it. Sees every Put made before the call, flushed or
+  // not. A Put running concurrently (on the writer thread) may or may not be
+  // seen; each key still gets one whole vector. A stored value that fails to
+  // decode stops the scan with kCorruption naming the group and key. The
+  // views passed to fn are valid during the call only. Thread-safe; meant for
+  // dumps and tests (it copies the group's unflushed vectors first), not for
+  // the serving path.
+  virtual Status Scan(
+      std::string_view group,
+      const std::function<Status(std::string_view key, const StoredVector&)>& fn) const = 0;
 
   // Makes every Put so far durable. REQUIRES: called from the writer thread.
   virtual Status Flush() = 0;

@@ -40,7 +40,10 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "base/logging.h"
@@ -477,6 +480,57 @@ class RocksDbStore final : public OnlineStore {
       }
     }
     return out;
+  }
+
+  // Merges the group's dirty cache entries (newer than RocksDB, copied first)
+  // into an iteration over RocksDB's range of the group. Clean cache entries
+  // hold what RocksDB holds, so they need no look.
+  Status Scan(
+      std::string_view group,
+      const std::function<Status(std::string_view key, const StoredVector&)>& fn) const override {
+    std::string prefix;
+    AppendStoreKeyPrefix(prefix, group);
+    std::vector<std::pair<std::string, std::string>> dirty;  // entity key, encoded vector
+    for (CacheShard& s : shards_) {
+      std::lock_guard lock(s.mu);
+      for (uint32_t i : s.dirty) {
+        const CacheEntry& e = s.at(i);
+        if (e.key().starts_with(prefix)) {
+          dirty.emplace_back(std::string(e.key().substr(prefix.size())), std::string(e.value()));
+        }
+      }
+    }
+    std::sort(dirty.begin(), dirty.end());
+    auto emit = [&](std::string_view key, std::string_view bytes) -> Status {
+      Result<StoredVector> v = DecodeStoredVector(bytes);
+      if (!v.ok()) return CorruptValue(v.status(), group, key);
+      return fn(key, *v);
+    };
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.fill_cache = false;  // a scan must not push hot blocks out
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    size_t d = 0;
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      const std::string_view skey(it->key().data(), it->key().size());
+      if (!skey.starts_with(prefix)) break;
+      const std::string_view key = skey.substr(prefix.size());
+      for (; d < dirty.size() && std::string_view(dirty[d].first) < key; ++d) {
+        EDDY_RETURN_IF_ERROR(emit(dirty[d].first, dirty[d].second));
+      }
+      if (d < dirty.size() && std::string_view(dirty[d].first) == key) {
+        EDDY_RETURN_IF_ERROR(emit(dirty[d].first, dirty[d].second));
+        ++d;
+        continue;
+      }
+      EDDY_RETURN_IF_ERROR(emit(key, std::string_view(it->value().data(), it->value().size())));
+    }
+    if (!it->status().ok()) {
+      return FromRocks(it->status(),
+                       StrCat("scanning feature group ", Quote(group), " in the online store"));
+    }
+    for (; d < dirty.size(); ++d) EDDY_RETURN_IF_ERROR(emit(dirty[d].first, dirty[d].second));
+    return Status::OK();
   }
 
   Status Flush() override {

@@ -51,12 +51,17 @@ def run(eddy, *args, **kw):
 def test_help_for_every_command(eddy):
     top = run(eddy, "--help")
     assert top.returncode == 0
-    for cmd in ["validate", "run", "replay", "reference"]:
+    commands = ["validate", "run", "replay", "training-set", "export", "dump-online", "model"]
+    for cmd in commands + ["reference"]:
         assert cmd in top.stdout
-    for cmd in ["validate", "run", "replay"]:
+    for cmd in commands:
         r = run(eddy, cmd, "--help")
         assert r.returncode == 0, r.stderr
-        assert r.stdout.startswith(f"usage: eddy {cmd}")
+        assert r.stdout.startswith(f"usage: eddy {cmd}"), r.stdout[:80]
+        # `eddy help CMD` prints the same text.
+        h = run(eddy, "help", cmd)
+        assert h.returncode == 0 and h.stdout == r.stdout, cmd
+    assert run(eddy, "help", "frobnicate").returncode == 2
 
 
 def test_unknown_command_and_bad_usage_exit_2(eddy):
