@@ -91,8 +91,6 @@ uint32_t Crc32c(std::string_view data, uint32_t crc) {
   return Crc32cTable(data, crc);
 }
 
-
-
 bool ByteReader::Need(size_t n, std::string_view what) {
   if (!ok()) return false;
   if (data_.size() - pos_ < n) {
@@ -107,14 +105,13 @@ void ByteReader::Fail(std::string_view why) {
   if (ok()) error_ = StrCat("corrupt ", what_, " at offset ", pos_, ": ", why);
 }
 
-Status ByteReader::status() const {
-  return ok() ? Status::OK() : Status::Corruption(error_);
-}
+Status ByteReader::status() const { return ok() ? Status::OK() : Status::Corruption(error_); }
 
 bool ByteReader::Fixed32(uint32_t& v) {
   if (!Need(4, "a 32-bit integer")) return false;
   v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
   pos_ += 4;
   return true;
 }
@@ -122,7 +119,8 @@ bool ByteReader::Fixed32(uint32_t& v) {
 bool ByteReader::Fixed64(uint64_t& v) {
   if (!Need(8, "a 64-bit integer")) return false;
   v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
   pos_ += 8;
   return true;
 }

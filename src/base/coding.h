@@ -20,8 +20,12 @@ void PutFixed32(std::string& out, uint32_t v);
 void PutFixed64(std::string& out, uint64_t v);
 void PutVarint64(std::string& out, uint64_t v);
 inline void PutVarint32(std::string& out, uint32_t v) { PutVarint64(out, v); }
-inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+inline uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
 inline void PutSigned(std::string& out, int64_t v) { PutVarint64(out, ZigZag(v)); }
 void PutDouble(std::string& out, double v);
 // Varint length, then the bytes.

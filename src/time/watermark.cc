@@ -131,8 +131,8 @@ Status WatermarkTracker::RestoreState(std::string_view bytes, ProcessingTime now
   uint64_t n;
   if (!in.Signed(current) || !in.Varint64(n)) return in.status();
   if (n != parts_.size()) {
-    return Status::FailedPrecondition(StrCat("the checkpoint has ", n, " partition(s), the source ",
-                                             parts_.size()));
+    return Status::FailedPrecondition(
+        StrCat("the checkpoint has ", n, " partition(s), the source ", parts_.size()));
   }
   for (PartitionState& p : parts_) {
     int64_t max_seen;
