@@ -7,6 +7,7 @@
 #   scripts/load.sh [--bin-dir DIR] [--routes "noop predict"] [--rates "1000 5000 10000 15000 20000"]
 #                   [--duration 10s] [--warmup 2s] [--threads 2] [--connections 16]
 #                   [--no-wrk] [--soak]
+#   scripts/load.sh --pipeline [eddy_predict.py options]   (against `eddy run`; see below)
 #
 # --soak: one long run per route at each rate with --duration (e.g. --rates 5000
 # --duration 300s), printing the server's resident memory before and after.
@@ -15,6 +16,17 @@
 # errors; the table also says whether p99 <= 1 ms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# --pipeline: the same kind of load against a real `eddy run` pipeline (an http
+# source, two per-event feature groups, a 200-tree XGBoost model, auth and the
+# audit log): bench/load/eddy_predict.py, which takes the remaining arguments
+# (--rates, --duration, --max-rate, --soak 300s --soak-rate 5000, ...; --help).
+if [ "${1:-}" = "--pipeline" ]; then
+  shift
+  python="${EDDY_PYTHON:-$PWD/.venv/bin/python}"
+  [ -x "$python" ] || python=python3
+  exec "$python" bench/load/eddy_predict.py "$@"
+fi
 
 bin_dir="${EDDY_BIN_DIR:-$PWD/build/release/bin}"
 routes="noop predict"

@@ -10,14 +10,16 @@
 //
 //   eddy_loadgen --url http://127.0.0.1:8080/v1/predict --rate 10000 --duration 10s
 //                [--warmup 2s] [--connections 16] [--method POST]
-//                [--body '{"key":"u1"}' | --body-file F] [--header 'Authorization: Bearer T']...
-//                [--json]
+//                [--body '{"key":"u1"}' | --body-file F | --bodies F]
+//                [--header 'Authorization: Bearer T']... [--json]
 //   eddy_loadgen --noise --rate 10000 --duration 5s   (the machine's scheduling noise)
 //
 // Reports requests sent and completed, the achieved rate, errors (non-2xx,
 // connection failures, timeouts), latency from the intended time (p50, p90,
 // p99, p99.9, max) and service time from the actual send, and the
-// generator's own CPU use. Single-threaded: epoll_pwait2's nanosecond
+// generator's own CPU use. --bodies F sends a different body per request:
+// the lines of F in turn (request k carries line k mod lines), so a test can
+// spread requests over many keys. Single-threaded: epoll_pwait2's nanosecond
 // timeout paces the sends (three system calls per request). Plain HTTP
 // only; responses must carry Content-Length (no chunked encoding).
 
@@ -65,6 +67,7 @@ struct Flags {
   std::string path = "/";
   std::string method = "GET";
   std::string body;
+  std::vector<std::string> bodies;  // --bodies: one per line, in turn
   std::vector<std::string> headers;
   double rate = 1000;
   Duration duration = Duration::Seconds(10);
@@ -119,6 +122,15 @@ Flags ParseFlags(int argc, char** argv) {
       ss << in.rdbuf();
       f.body = ss.str();
       if (f.method == "GET") f.method = "POST";
+    } else if (a == "--bodies") {
+      std::ifstream in(value(), std::ios::binary);
+      if (!in) Die("cannot read the bodies file");
+      std::string line;
+      while (std::getline(in, line)) {
+        if (!line.empty()) f.bodies.push_back(line);
+      }
+      if (f.bodies.empty()) Die("the bodies file has no lines");
+      if (f.method == "GET") f.method = "POST";
     } else if (a == "--header") {
       f.headers.push_back(value());
     } else if (a == "--noise") {
@@ -147,14 +159,17 @@ struct Conn {
 class LoadGen {
  public:
   explicit LoadGen(Flags flags) : f_(std::move(flags)) {
-    request_ =
-        StrCat(f_.method, " ", f_.path, " HTTP/1.1\r\nHost: ", f_.host, ":", f_.port, "\r\n");
-    if (!f_.body.empty() || f_.method == "POST") {
-      StrAppend(request_, "Content-Type: application/json\r\nContent-Length: ", f_.body.size(),
-                "\r\n");
+    if (f_.bodies.empty()) f_.bodies.push_back(f_.body);
+    for (const std::string& body : f_.bodies) {
+      std::string r =
+          StrCat(f_.method, " ", f_.path, " HTTP/1.1\r\nHost: ", f_.host, ":", f_.port, "\r\n");
+      if (!body.empty() || f_.method == "POST") {
+        StrAppend(r, "Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n");
+      }
+      for (const std::string& h : f_.headers) StrAppend(r, h, "\r\n");
+      StrAppend(r, "\r\n", body);
+      requests_.push_back(std::move(r));
     }
-    for (const std::string& h : f_.headers) StrAppend(request_, h, "\r\n");
-    StrAppend(request_, "\r\n", f_.body);
   }
 
   int Run();
@@ -166,7 +181,8 @@ class LoadGen {
   void Fail(Conn& c);
 
   Flags f_;
-  std::string request_;
+  std::vector<std::string> requests_;  // ready to write, one per body
+  size_t next_request_ = 0;
   sockaddr_in addr_{};
   int epoll_ = -1;
   std::vector<Conn> conns_;
@@ -212,8 +228,10 @@ void LoadGen::Send(Conn& c, Clock::time_point intended, Clock::time_point now) {
   c.sent = now;
   c.in.clear();
   ++sent_;
-  ssize_t n = write(c.fd, request_.data(), request_.size());
-  if (n != static_cast<ssize_t>(request_.size())) {
+  const std::string& request = requests_[next_request_];
+  if (++next_request_ == requests_.size()) next_request_ = 0;
+  ssize_t n = write(c.fd, request.data(), request.size());
+  if (n != static_cast<ssize_t>(request.size())) {
     // Requests are small; a short write on a fresh keep-alive connection
     // means it is broken.
     Fail(c);

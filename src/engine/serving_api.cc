@@ -321,6 +321,9 @@ class ServingApi::Impl {
     EDDY_RETURN_IF_ERROR(r.Add(HttpMethod::kPost, "/v1/models/{name}/rollback",
                                {.role = Role::kAdmin},
                                [this](const HttpRequest& q) { return Rollback(q); }));
+    EDDY_RETURN_IF_ERROR(r.Add(HttpMethod::kGet, "/v1/models/{name}/snapshot",
+                               {.role = Role::kAdmin},
+                               [this](const HttpRequest& q) { return Snapshot(q); }));
     // Open Inference Protocol (KServe V2).
     EDDY_RETURN_IF_ERROR(
         r.Add(HttpMethod::kGet, "/v2", {.role = Role::kRead}, [](const HttpRequest&) {
@@ -640,9 +643,20 @@ class ServingApi::Impl {
       std::vector<FeatureValue> values(num_features);
       w.BeginObject();
       if (key != nullptr) {
+        // The key as sent: its text, or the texts of a multi-field key's parts
+        // (regression: only the first part was echoed).
         std::string kt;
-        KeyText(key->is_array() && !key->items().empty() ? key->items()[0] : *key, kt);
-        w.Key("key").String(kt);
+        if (key->is_array() && !key->is_number_array()) {
+          w.Key("key").BeginArray();
+          for (const JsonValue& part : key->items()) {
+            KeyText(part, kt);
+            w.String(kt);
+          }
+          w.EndArray();
+        } else {
+          KeyText(*key, kt);
+          w.Key("key").String(kt);
+        }
       }
       std::string fresh;
       JsonWriter fw(fresh);
@@ -903,14 +917,53 @@ class ServingApi::Impl {
     auto reg = ModelRegistry::Open(spec.registry, *ctx_.clock);
     if (!reg.ok()) return HttpResponse::FromStatus(reg.status());
     // Load first: a version that cannot be served is not promoted.
+    auto before = ctx_.scoring->Served(*m);
     Status s = ctx_.scoring->Reload(*m, version);
-    if (s.ok()) s = reg->Promote(spec.registry_name, version);
+    if (s.ok()) {
+      s = reg->Promote(spec.registry_name, version);
+      // The registry still names the old version (it is what the next start
+      // loads): serve it again rather than disagree with it.
+      if (!s.ok() && before != nullptr) (void)ctx_.scoring->Reload(*m, before->version);
+    }
     Audit("admin", q,
           StrCat("\"action\":\"promote\",\"model\":", JsonQuote(spec.name),
                  ",\"version\":", version.value(), ",\"ok\":", s.ok() ? "true" : "false"));
     if (!s.ok()) return HttpResponse::FromStatus(s);
     return HttpResponse::Json(
         StrCat("{\"model\":", JsonQuote(spec.name), ",\"live\":", version.value(), "}"));
+  }
+
+  // The online learner's state as last published (online_snapshot bytes),
+  // for `eddy model register`: the learner moves into the registry without
+  // stopping the pipeline.
+  HttpResponse Snapshot(const HttpRequest& q) {
+    int m = ctx_.scoring->FindModel(q.Param("name"));
+    if (m < 0) {
+      return HttpResponse::Error(404, "not_found",
+                                 StrCat("no model named ", Quote(q.Param("name"))));
+    }
+    const size_t i = static_cast<size_t>(m);
+    if (!ctx_.scoring->model_spec(i).online) {
+      return HttpResponse::Error(404, "not_found",
+                                 StrCat("model ", Quote(q.Param("name")),
+                                        " is not an online learner: only learners have snapshots"));
+    }
+    auto snap = ctx_.scoring->PublishedSnapshot(i);
+    if (snap == nullptr) {
+      return HttpResponse::Error(
+          503, "unavailable",
+          StrCat("online learner ", Quote(q.Param("name")),
+                 " has not published its first export yet: retry in a moment"));
+    }
+    Audit("admin", q,
+          StrCat("\"action\":\"snapshot\",\"model\":", JsonQuote(q.Param("name")),
+                 ",\"updates\":", snap->updates, ",\"ok\":true"));
+    HttpResponse r;
+    r.content_type = "application/octet-stream";
+    r.body = snap->bytes;
+    r.headers.emplace_back("X-Eddy-Updates", StrCat(snap->updates));
+    r.headers.emplace_back("X-Eddy-Published-At-Us", StrCat(snap->published_at.micros()));
+    return r;
   }
 
   HttpResponse Rollback(const HttpRequest& q) {
@@ -930,11 +983,24 @@ class ServingApi::Impl {
     const ModelSpec& spec = ctx_.scoring->model_spec(*m);
     auto reg = ModelRegistry::Open(spec.registry, *ctx_.clock);
     if (!reg.ok()) return HttpResponse::FromStatus(reg.status());
+    auto before = reg->LiveVersion(spec.registry_name);
     auto live = reg->Rollback(spec.registry_name, to);
     Status s = live.ok() ? ctx_.scoring->Reload(*m, *live) : live.status();
+    if (live.ok() && !s.ok() && before.ok()) {
+      // The slot kept serving `before`; make the registry say so again, or
+      // the next start would load a version that cannot be served.
+      Status undo = reg->Promote(spec.registry_name, *before);
+      if (!undo.ok()) {
+        s = Status(s.code(), StrCat(s.message(), "; restoring live version ", before->value(),
+                                    " in the registry failed too: ", undo.message()));
+      }
+    }
     Audit("admin", q,
           StrCat("\"action\":\"rollback\",\"model\":", JsonQuote(spec.name), ",\"version\":",
-                 live.ok() ? live->value() : 0, ",\"ok\":", s.ok() ? "true" : "false"));
+                 live.ok() ? live->value()
+                 : to      ? to->value()
+                           : 0,
+                 ",\"ok\":", s.ok() ? "true" : "false"));
     if (!s.ok()) return HttpResponse::FromStatus(s);
     return HttpResponse::Json(
         StrCat("{\"model\":", JsonQuote(spec.name), ",\"live\":", live->value(), "}"));
