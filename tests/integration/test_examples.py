@@ -38,3 +38,40 @@ def test_demo_runs_end_to_end_at_a_small_size():
     for name in ["features.jsonl", "predictions_gbdt.jsonl", "predictions_online.jsonl", "audit.jsonl",
                  "dead_letter.jsonl", "late.jsonl"]:
         assert (outdir / name).stat().st_size > 0, name
+
+
+QUICKSTART = ROOT / "examples" / "quickstart"
+
+
+def test_readme_quotes_the_quickstart_pipeline():
+    readme = (ROOT / "README.md").read_text()
+    assert "```yaml\n" + (QUICKSTART / "pipeline.yaml").read_text() + "```" in readme
+
+
+def test_quickstart_gives_the_rows_the_readme_shows(eddy, tmp_path):
+    import json
+    import shutil
+    work = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, work, ignore=shutil.ignore_patterns("out", "state"))
+    r = subprocess.run([eddy, "run", "pipeline.yaml"], cwd=work, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    readme = (ROOT / "README.md").read_text()
+    features = (work / "out" / "features.jsonl").read_text().splitlines()
+    predictions = (work / "out" / "predictions.jsonl").read_text().splitlines()
+    # Every row the README shows is produced byte for byte.
+    shown = [line for line in readme.splitlines() if line.startswith('{"source":"transactions","id"')
+             or line.startswith('{"model":"risk"')]
+    assert len(shown) == 3
+    for line in shown:
+        assert line in features or line in predictions, line
+    rows = {json.loads(x)["id"]: json.loads(x) for x in features}
+    assert len(rows) == 8 and "t6" not in rows and "t8" not in rows
+    dead = [json.loads(x) for x in (work / "out" / "dead_letter.jsonl").read_text().splitlines()]
+    assert [(d["error"], d["field"]) for d in dead] == [("wrong_type", "amount")]
+    late = [json.loads(x) for x in (work / "out" / "late.jsonl").read_text().splitlines()]
+    assert [x["id"] for x in late] == ["t8"]
+    hourly = [json.loads(x) for x in (work / "out" / "user_hourly.jsonl").read_text().splitlines()]
+    assert {(h["key"], h["window_start"][11:16]): h["n"] for h in hourly} == {
+        ("u1", "12:00"): 4, ("u2", "12:00"): 1, ("u3", "12:00"): 1, ("u1", "13:00"): 1,
+        ("u2", "13:00"): 1}
