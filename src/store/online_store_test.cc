@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "store/store_backends_test_util.h"
 #include "store/store_key.h"
 #include "test_util.h"
 
@@ -54,31 +55,7 @@ int64_t EventTimeOf(const Result<std::optional<StoredVector>>& r) {
 // ---------------------------------------------------------------------------
 // Semantics every backend shares.
 
-struct Backend {
-  std::string name;
-  // Opens a store; `dir` is a fresh directory the store may use.
-  std::function<std::unique_ptr<OnlineStore>(const std::string& dir)> open;
-};
-
-std::unique_ptr<OnlineStore> OpenRocksForTest(const std::string& dir, size_t cache_entries,
-                                              size_t write_buffer_entries) {
-  RocksDbStoreOptions options;
-  options.cache_entries = cache_entries;
-  options.write_buffer_entries = write_buffer_entries;
-  Result<std::unique_ptr<OnlineStore>> store = OpenRocksDbStore(dir + "/store", options);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(*store) : nullptr;
-}
-
-class OnlineStoreTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    store_ = GetParam().open(dir_.path());
-    ASSERT_NE(store_, nullptr);
-  }
-  testing::TempDir dir_;
-  std::unique_ptr<OnlineStore> store_;
-};
+class OnlineStoreTest : public StoreBackendTest {};
 
 TEST_P(OnlineStoreTest, MissingKeyIsNullopt) {
   Result<std::optional<StoredVector>> r = store_->Get("g", "nobody");
@@ -273,7 +250,7 @@ INSTANTIATE_TEST_SUITE_P(
                 [](const std::string& dir) { return OpenRocksForTest(dir, 0, 7); }},
         Backend{"rocksdb_tiny_cache",
                 [](const std::string& dir) { return OpenRocksForTest(dir, 70, 13); }}),
-    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+    BackendName);
 
 // ---------------------------------------------------------------------------
 // The RocksDB store.

@@ -16,6 +16,7 @@
 
 #include "base/strings.h"
 #include "store/online_store.h"
+#include "store/store_backends_test_util.h"
 #include "store/store_key.h"
 #include "test_util.h"
 
@@ -44,31 +45,7 @@ Result<Scanned> ScanAll(const OnlineStore& store, std::string_view group) {
   return out;
 }
 
-struct Backend {
-  std::string name;
-  // Opens a store in `dir` (a fresh directory).
-  std::function<std::unique_ptr<OnlineStore>(const std::string& dir)> open;
-};
-
-std::unique_ptr<OnlineStore> OpenRocks(const std::string& dir, size_t cache_entries,
-                                       size_t write_buffer_entries) {
-  RocksDbStoreOptions o;
-  o.cache_entries = cache_entries;
-  o.write_buffer_entries = write_buffer_entries;
-  Result<std::unique_ptr<OnlineStore>> store = OpenRocksDbStore(dir + "/store", o);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(*store) : nullptr;
-}
-
-class ScanTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    store_ = GetParam().open(dir_.path());
-    ASSERT_NE(store_, nullptr);
-  }
-  testing::TempDir dir_;
-  std::unique_ptr<OnlineStore> store_;
-};
+class ScanTest : public StoreBackendTest {};
 
 TEST_P(ScanTest, EmptyGroupCallsNothing) {
   Result<Scanned> r = ScanAll(*store_, "g");
@@ -172,21 +149,25 @@ TEST_P(ScanTest, StopsAtTheCallbacksError) {
 
 INSTANTIATE_TEST_SUITE_P(
     Backends, ScanTest,
-    ::testing::Values(
-        Backend{"memory", [](const std::string&) { return OpenMemoryStore(); }},
-        Backend{"rocksdb", [](const std::string& d) { return OpenRocks(d, 1 << 20, 1 << 17); }},
-        // No cache: every put reads RocksDB first; unflushed vectors still show.
-        Backend{"rocksdb_uncached", [](const std::string& d) { return OpenRocks(d, 0, 1 << 17); }},
-        // Tiny write buffer: puts spill to RocksDB on their own mid-test.
-        Backend{"rocksdb_small_buffer", [](const std::string& d) { return OpenRocks(d, 4, 3); }}),
-    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+    ::testing::Values(Backend{"memory", [](const std::string&) { return OpenMemoryStore(); }},
+                      Backend{"rocksdb",
+                              [](const std::string& d) {
+                                return OpenRocksForTest(d, 1 << 20, 1 << 17);
+                              }},
+                      // No cache: every put reads RocksDB first; unflushed vectors still show.
+                      Backend{"rocksdb_uncached",
+                              [](const std::string& d) { return OpenRocksForTest(d, 0, 1 << 17); }},
+                      // Tiny write buffer: puts spill to RocksDB on their own mid-test.
+                      Backend{"rocksdb_small_buffer",
+                              [](const std::string& d) { return OpenRocksForTest(d, 4, 3); }}),
+    BackendName);
 
 // A value that does not decode stops the scan with an error naming the key.
 TEST(RocksDbScanTest, CorruptValueIsNamed) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/store";
   {
-    std::unique_ptr<OnlineStore> store = OpenRocks(dir.path(), 16, 16);
+    std::unique_ptr<OnlineStore> store = OpenRocksForTest(dir.path(), 16, 16);
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->Put("g", "a", VectorAt(1)).ok());
     ASSERT_TRUE(store->Put("g", "c", VectorAt(3)).ok());
@@ -198,7 +179,7 @@ TEST(RocksDbScanTest, CorruptValueIsNamed) {
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeStoreKey("g", "b"), "\x07garbage").ok());
     ASSERT_TRUE(db->Close().ok());
   }
-  std::unique_ptr<OnlineStore> store = OpenRocks(dir.path(), 16, 16);
+  std::unique_ptr<OnlineStore> store = OpenRocksForTest(dir.path(), 16, 16);
   ASSERT_NE(store, nullptr);
   std::vector<std::string> seen;
   Status s = store->Scan("g", [&](std::string_view key, const StoredVector&) -> Status {
