@@ -81,7 +81,15 @@ r = json.load(open("state/client.json"))
 for kind in ("predict", "features"):
     k = r[kind]
     print(f"  {kind:9s} {k['count']:7,d} requests   p50 {k['p50_us']:8.0f} us   p99 {k['p99_us']:8.0f} us")
-print(f"  errors    {r['errors']:7,d}")
+errors = r["errors"]
+print(f"  errors    {sum(errors.values()):7,d}")
+for what, n in sorted(errors.items(), key=lambda kv: -kv[1]):
+    print(f"    {n:,d} x {what}")
+if errors and all(w.startswith("400 ") for w in errors):
+    print("    (the client replays some of the stream's deliberately malformed transactions:")
+    print("     the API rejects them and says why)")
+print("  (client-side latency includes Python's requests library, ~1 ms a call;")
+print("   the summary above shows the time inside Eddy)")
 PYEOF
 echo
 echo "Outputs are in examples/fraud/out/ (features, predictions of both models,"

@@ -43,7 +43,7 @@ def main() -> int:
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {token}"
     lat = {"predict": [], "features": []}
-    errors = 0
+    errors = {}  # "status code: message" -> count
     start = time.monotonic()
     n = 0
     while True:
@@ -66,7 +66,12 @@ def main() -> int:
         if r.status_code == 200:
             lat[kind].append(dt)
         elif r.status_code != 404:  # a user not in the store yet
-            errors += 1
+            try:
+                e = r.json()["error"]
+                what = f"{r.status_code} {e['code']}: {e['message']}"
+            except (ValueError, KeyError, TypeError):
+                what = f"{r.status_code}: {r.text[:200]}"
+            errors[what] = errors.get(what, 0) + 1
         n += 1
         ahead = n / rate - (time.monotonic() - start)
         if ahead > 0:
