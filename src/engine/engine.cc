@@ -45,6 +45,41 @@ constexpr Duration kSnapshotInterval = Duration::Millis(200);
 // RocksDB copy, or the in-memory store's vectors.
 constexpr std::string_view kOnlineCopySection = "online/copy";
 constexpr std::string_view kOnlineMemorySection = "online/memory";
+// What the feature state was computed for (FeatureEngine::state_plan()).
+constexpr std::string_view kFeaturePlanSection = "features/plan";
+
+// A checkpoint's feature state fits only the groups it was computed for:
+// restored into a changed definition (another window, another field type)
+// it would give wrong values or misread its own bytes.
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    out.push_back(text.substr(0, nl));
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  }
+  return out;
+}
+
+Status CheckFeaturePlan(std::string_view saved, std::string_view now) {
+  if (saved == now) return Status::OK();
+  std::vector<std::string_view> a = Lines(saved);
+  std::vector<std::string_view> b = Lines(now);
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  std::string detail;
+  if (i < a.size() && i < b.size()) {
+    detail = StrCat("checkpoint: ", a[i], "; pipeline now: ", b[i]);
+  } else if (i < a.size()) {
+    detail = StrCat("the checkpoint has ", a[i]);
+  } else {
+    detail = StrCat("the pipeline now has ", b[i]);
+  }
+  return Status::FailedPrecondition(
+      StrCat("the feature groups changed since the checkpoint (", detail,
+             "); their state cannot be carried over: run with --fresh, or restore the "
+             "old definition"));
+}
 
 std::string_view FormatName(SourceFormat f) { return f == SourceFormat::kCsv ? "csv" : "jsonl"; }
 
@@ -359,6 +394,9 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       EDDY_RETURN_IF_ERROR(r.pipeline->RestoreState(*pipe, now));
       r.done = r.source->AtEnd();
     }
+    if (const std::string* plan = state.Find(kFeaturePlanSection)) {
+      EDDY_RETURN_IF_ERROR(CheckFeaturePlan(*plan, features_->state_plan()));
+    }
     if (const std::string* f = state.Find("features"))
       EDDY_RETURN_IF_ERROR(features_->RestoreState(*f));
     if (const std::string* sc = state.Find("scoring"))
@@ -419,6 +457,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
     features_->SaveState(features);
     scoring_->SaveState(scoring);
     state.Put("features", std::move(features));
+    state.Put(std::string(kFeaturePlanSection), features_->state_plan());
     state.Put("scoring", std::move(scoring));
     if (history_) {
       EDDY_RETURN_IF_ERROR(history_->Flush(/*sync=*/true));
@@ -458,6 +497,21 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       if (ec)
         return Status::IoError(
             StrCat("state.dir: cannot create ", Quote(st.dir, 500), ": ", ec.message()));
+    }
+    if (loaded_) {
+      // The online store comes back only into the kind of store that saved
+      // it: after a switch, every key would read as missing until its next
+      // event, while the feature state says otherwise.
+      const bool had_copy = loaded_->state.Find(kOnlineCopySection) != nullptr;
+      const bool had_memory = loaded_->state.Find(kOnlineMemorySection) != nullptr;
+      const bool rocks = st.online_store == "rocksdb";
+      if ((rocks && had_memory) || (!rocks && had_copy)) {
+        return Status::FailedPrecondition(
+            StrCat("state.online_store is ", Quote(st.online_store), " but the checkpoint in ",
+                   Quote(st.dir), " was taken with ", Quote(had_copy ? "rocksdb" : "memory"),
+                   ": its online store cannot be carried over; run with --fresh (and "
+                   "`eddy replay --state` to rebuild it), or switch back"));
+      }
     }
     if (loaded_ && st.online_store == "rocksdb") {
       const std::string copy = loaded_->dir + "/online";

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "base/json_writer.h"
@@ -905,6 +906,7 @@ class ServingApi::Impl {
   }
 
   HttpResponse Promote(const HttpRequest& q) {
+    std::lock_guard<std::mutex> lock(admin_mu_);
     auto m = RegistryModel(q);
     if (!m.ok()) return HttpResponse::FromStatus(m.status());
     auto body = ParseJson(q.body);
@@ -967,6 +969,7 @@ class ServingApi::Impl {
   }
 
   HttpResponse Rollback(const HttpRequest& q) {
+    std::lock_guard<std::mutex> lock(admin_mu_);
     auto m = RegistryModel(q);
     if (!m.ok()) return HttpResponse::FromStatus(m.status());
     std::optional<ModelVersion> to;
@@ -1363,6 +1366,10 @@ class ServingApi::Impl {
   ServingContext ctx_;
   MetricsRegistry metrics_;
   std::atomic<bool> ready_{false};
+  // Promote and rollback, one at a time: each loads a version, changes the
+  // registry and may undo the load; interleaved on two server threads they
+  // could leave the slot serving one version and the registry naming another.
+  std::mutex admin_mu_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<FeatureReader> reader_;

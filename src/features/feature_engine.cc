@@ -169,6 +169,40 @@ std::vector<ExprVariable> FeatureEngine::feature_variables(size_t s) const {
   return vars;
 }
 
+// One line of FeatureEngine::state_plan(): what a group's state depends on
+// (the fields it keeps with their types, its windows and aggregations), and
+// nothing it does not (derived features, outputs, TTLs, schema fields it
+// does not read).
+static std::string StatePlanLine(const FeatureGroupSpec& g, const Schema& schema,
+                                 const std::vector<int>& key) {
+  auto field = [&](std::string_view name) -> std::string {
+    const int i = schema.Lookup(name);
+    return i < 0 ? std::string(name)
+                 : StrCat(name, ":", FieldTypeName(schema.field(static_cast<size_t>(i)).type));
+  };
+  std::string line = StrCat("group ", Quote(g.name), " on ", Quote(g.source), " key");
+  for (int k : key) {
+    const FieldSpec& f = schema.field(static_cast<size_t>(k));
+    StrAppend(line, " ", f.name, ":", FieldTypeName(f.type));
+  }
+  if (g.table) {
+    StrAppend(line, " table");
+    for (const std::string& f : g.table_fields) StrAppend(line, " ", field(f));
+    return StrCat(line, "\n");
+  }
+  StrAppend(line, " window ", WindowKindName(g.window.kind), " ", FormatDuration(g.window.size),
+            " ", FormatDuration(g.window.slide), " ", FormatDuration(g.window.gap));
+  for (const AggregationSpec& a : g.aggregations) {
+    StrAppend(line, " | ", a.name, "=", AggKindName(a.kind), "(",
+              a.field.empty() ? "*" : field(a.field), ") over ", FormatDuration(a.window), " by ",
+              FormatDuration(a.granularity));
+    if (a.kind == AggKind::kQuantile) StrAppend(line, " q ", a.quantile);
+    if (a.kind == AggKind::kTopK) StrAppend(line, " k ", a.k);
+    if (a.kind == AggKind::kDecayedSum) StrAppend(line, " half-life ", FormatDuration(a.half_life));
+  }
+  return StrCat(line, "\n");
+}
+
 Result<std::unique_ptr<FeatureEngine>> FeatureEngine::Create(
     const PipelineSpec& spec, const std::vector<const Schema*>& schemas) {
   std::unique_ptr<FeatureEngine> fe(new FeatureEngine());
@@ -211,6 +245,7 @@ Result<std::unique_ptr<FeatureEngine>> FeatureEngine::Create(
       if (key.empty()) {
         return fail(StrCat("needs a key: set `key` on the group or on source ", Quote(src.name)));
       }
+      fe->state_plan_ += StatePlanLine(g, schema, key);
       if (g.table) {
         EDDY_ASSIGN_OR_RETURN(auto table, KeyedTable::Create(g, src, schema));
         plan.tables.push_back({static_cast<int>(fe->tables_.size()), key});

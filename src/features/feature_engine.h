@@ -86,6 +86,11 @@ class FeatureEngine {
   // Checkpoints: every group's and table's state, and the table horizons.
   void SaveState(std::string& out) const;
   Status RestoreState(std::string_view bytes);
+  // What that state was computed for, one text line per group or table (its
+  // key, the fields it keeps and their types, windows, aggregations): a
+  // checkpoint keeps it, and a restore into a pipeline whose plan differs is
+  // refused (RestoreState alone checks only counts).
+  const std::string& state_plan() const { return state_plan_; }
 
   const std::vector<std::unique_ptr<WindowGroup>>& window_groups() const { return windows_; }
   const std::vector<std::unique_ptr<AsOfGroup>>& asof_groups() const { return asof_; }
@@ -133,6 +138,7 @@ class FeatureEngine {
   std::vector<std::unique_ptr<AsOfGroup>> asof_;
   std::vector<std::unique_ptr<WindowGroup>> windows_;
   std::vector<FeatureGroupSpec> window_specs_;
+  std::string state_plan_;
   std::vector<std::unique_ptr<KeyedTable>> tables_;
   // Per table, per source: the horizon that source's events allow.
   std::vector<std::vector<EventTime>> table_horizons_;

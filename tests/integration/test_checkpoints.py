@@ -409,3 +409,61 @@ def test_an_in_memory_online_store_is_restored_from_the_checkpoint(eddy, tmp_pat
                 assert a[k] == b[k], (k, a, b)
     finally:
         assert server.stop() == 0, server.stderr
+
+
+def test_a_changed_feature_group_is_refused_and_other_changes_are_not(eddy, tmp_path):
+    tx = tmp_path / "tx.jsonl"
+    tx.write_text(records(300))
+    p = write_pipeline(tmp_path / "run", tx)
+    assert eddy_run(eddy, "run", str(p), "--quiet").returncode == 0
+    before = outputs(p)
+    text = p.read_text()
+
+    # Another window length: the saved state would give wrong values.
+    changed = text.replace("{name: n_1h, fn: count, window: 1h}", "{name: n_1h, fn: count, window: 2h}")
+    assert changed != text
+    p.write_text(changed)
+    r = eddy_run(eddy, "run", str(p), "--quiet")
+    assert r.returncode == 1, r.stderr
+    assert "feature groups changed since the checkpoint" in r.stderr, r.stderr
+    assert "group 'user'" in r.stderr and "over 1h" in r.stderr and "over 2h" in r.stderr, r.stderr
+    assert "--fresh" in r.stderr, r.stderr
+    assert outputs(p) == before  # refused before touching anything
+
+    # Another type of a field the state keeps: its stored values would be misread.
+    changed = text.replace("{name: merchant_id, type: string, required: true}",
+                           "{name: merchant_id, type: int, required: true}")
+    assert changed != text
+    p.write_text(changed)
+    r = eddy_run(eddy, "run", str(p), "--quiet")
+    assert r.returncode == 1, r.stderr
+    assert "merchant_id:string" in r.stderr and "merchant_id:int" in r.stderr, r.stderr
+    assert outputs(p) == before
+
+    # What the state does not depend on may change: the group's TTL.
+    changed = text.replace("  - name: user\n    source: tx\n",
+                           "  - name: user\n    source: tx\n    ttl: 2h\n")
+    assert changed != text
+    p.write_text(changed)
+    r = eddy_run(eddy, "run", str(p), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "finished (inputs ended)" in r.stderr
+
+
+def test_switching_the_online_store_kind_is_refused(eddy, tmp_path):
+    tx = tmp_path / "tx.jsonl"
+    tx.write_text(records(300))
+    p = write_pipeline(tmp_path / "run", tx)
+    assert eddy_run(eddy, "run", str(p), "--quiet").returncode == 0
+    text = p.read_text()
+    p.write_text(text.replace("online_store: rocksdb", "online_store: memory"))
+    r = eddy_run(eddy, "run", str(p), "--quiet")
+    assert r.returncode == 1, r.stderr
+    assert "state.online_store is 'memory'" in r.stderr, r.stderr
+    assert "taken with 'rocksdb'" in r.stderr and "--fresh" in r.stderr, r.stderr
+    # Memory to RocksDB likewise.
+    r = eddy_run(eddy, "run", str(p), "--quiet", "--fresh")
+    assert r.returncode == 0, r.stderr
+    p.write_text(text)
+    r = eddy_run(eddy, "run", str(p), "--quiet")
+    assert r.returncode == 1 and "taken with 'memory'" in r.stderr, r.stderr
