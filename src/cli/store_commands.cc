@@ -114,21 +114,6 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
-// The Python that writes Parquet: $EDDY_PYTHON, else the project's virtual
-// environment next to this build (build/<type>/bin/eddy -> .venv), else
-// python3 on the PATH.
-std::string PythonForParquet() {
-  if (const char* p = std::getenv("EDDY_PYTHON"); p != nullptr && *p != 0) return p;
-  std::error_code ec;
-  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    std::filesystem::path venv =
-        exe.parent_path() / ".." / ".." / ".." / ".venv" / "bin" / "python";
-    if (std::filesystem::exists(venv, ec)) return venv.lexically_normal().string();
-  }
-  return "python3";
-}
-
 }  // namespace
 
 int RunTrainingSetCommand(int argc, char** argv) {
@@ -246,7 +231,7 @@ int RunExportCommand(int argc, char** argv) {
     Print(stderr, StrCat("eddy: ", reader.status().message(), "\n"));
     return 1;
   }
-  Status s = ExportHistory(**reader, o["group"], format, o["output"], PythonForParquet());
+  Status s = ExportHistory(**reader, o["group"], format, o["output"]);
   if (!s.ok()) {
     Print(stderr, StrCat("eddy: ", s.message(), "\n"));
     return 1;

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 
 #include "base/coding.h"
@@ -752,7 +753,15 @@ std::string PythonFor(const std::string& python) {
   if (const char* v = std::getenv("EDDY_VENV"); v != nullptr && *v != '\0') {
     return StrCat(v, "/bin/python");
   }
-  return ".venv/bin/python";
+  // The repository's environment: the binary is build/<type>/bin/eddy.
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path venv = exe.parent_path() / "../../../.venv/bin/python";
+    if (std::filesystem::exists(venv, ec)) return venv.lexically_normal().string();
+  }
+  if (std::filesystem::exists(".venv/bin/python", ec)) return ".venv/bin/python";
+  return "python3";
 }
 
 // Runs argv[0] (searched in PATH when it has no '/') with stdout and stderr

@@ -158,9 +158,10 @@ class HistoryReader {
 // ".parquet") per group. Output appears only when complete.
 //
 // Parquet is written by the Python interpreter `python` (empty: $EDDY_PYTHON,
-// else $EDDY_VENV/bin/python, else ./.venv/bin/python, the environment of
-// scripts/python-env.sh) with pyarrow; without pyarrow there, the result is a
-// kUnimplemented error saying how to install it.
+// else $EDDY_VENV/bin/python, else the repository's .venv made by
+// scripts/python-env.sh, found from the binary's place in build/<type>/bin,
+// else ./.venv/bin/python, else python3) with pyarrow; without pyarrow
+// there, the result is a kUnimplemented error saying how to install it.
 Status ExportHistory(const HistoryReader& reader, std::string_view group, std::string_view format,
                      const std::string& out_path, const std::string& python = "");
 

@@ -467,3 +467,27 @@ def test_switching_the_online_store_kind_is_refused(eddy, tmp_path):
     p.write_text(text)
     r = eddy_run(eddy, "run", str(p), "--quiet")
     assert r.returncode == 1 and "taken with 'memory'" in r.stderr, r.stderr
+
+
+def test_export_to_parquet_finds_the_repository_venv(eddy, tmp_path):
+    """`eddy export --format parquet` with no EDDY_PYTHON/EDDY_VENV, run from a
+    directory without a .venv, uses the repository's environment (found from
+    the binary's place in build/<type>/bin) and writes the rows the JSON-lines
+    export has."""
+    pa = pytest.importorskip("pyarrow.parquet")
+    tx = tmp_path / "tx.jsonl"
+    tx.write_text(records(200))
+    p = write_pipeline(tmp_path / "run", tx)
+    assert eddy_run(eddy, "run", str(p), "--quiet").returncode == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("EDDY_PYTHON", "EDDY_VENV")}
+    out = tmp_path / "user.parquet"
+    r = subprocess.run([eddy, "export", str(p), "--format", "parquet", "--group", "user",
+                        "--output", str(out)], capture_output=True, text=True, timeout=120,
+                       env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    table = pa.read_table(out).to_pylist()
+    jsonl = [json.loads(line) for line in export_history(eddy, p, tmp_path).splitlines()]
+    jsonl = [row for row in jsonl if row["group"] == "user"]
+    assert len(table) == len(jsonl) == 200
+    assert [row["key"] for row in table] == [row["key"] for row in jsonl]
+    assert [row["n_1h"] for row in table] == [row["n_1h"] for row in jsonl]
