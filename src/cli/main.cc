@@ -81,7 +81,7 @@ exit status: 0 finished or stopped cleanly, 1 error, 2 bad usage
 
 constexpr std::string_view kReplayHelp =
     R"(usage: eddy replay PIPELINE --input FILE --output FILE [--source NAME] [--format jsonl|csv]
-                   [--quiet]
+                   [--state DIR] [--quiet] [--progress-interval DURATION]
 
 Runs a recorded input through the same code path as `eddy run`, reading FILE in
 place of the source's configured path. For every accepted event, in input
@@ -100,6 +100,8 @@ options:
                    DIR (fresh each time); without it the replay keeps none.
                    The pipeline's own state is never touched by a replay.
   --quiet          no progress lines
+  --progress-interval D
+                   how often progress is printed (default 1s)
 
 exit status: 0 finished, 1 error, 2 bad usage
 )";

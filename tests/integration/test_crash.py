@@ -288,7 +288,8 @@ def test_sigkill_at_random_points_then_restart_equals_uninterrupted_run(eddy, da
         # there cleanly (SIGTERM: the stop itself leaves a checkpoint). The
         # output still holds what the killed run wrote until the restarted
         # engine cuts it back: only bytes beyond that show that it is running
-        # (and handles SIGTERM; while it restores, SIGTERM kills it).
+        # (and handles SIGTERM; one that arrives while it restores stops it
+        # right after the restore).
         target = max(target, features_size(p) + 100_000)
         set_interval(p, "0s")
         proc = start(eddy, p)
