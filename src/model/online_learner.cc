@@ -777,8 +777,10 @@ Result<std::unique_ptr<OnlineLearner>> OnlineLearner::Restore(std::string_view b
 
 std::string OnlineLearner::ExportLinearJson() const { return LinearWeightsToJson(weights()); }
 
-std::unique_ptr<Model> OnlineLearner::ExportModel() const {
-  return MakeLinearModel(weights(), ModelFormat::kOnlineSnapshot, ContentHash(Snapshot()));
+std::unique_ptr<Model> OnlineLearner::ExportModel() const { return ExportModel(Snapshot()); }
+
+std::unique_ptr<Model> OnlineLearner::ExportModel(std::string_view snapshot) const {
+  return MakeLinearModel(weights(), ModelFormat::kOnlineSnapshot, ContentHash(snapshot));
 }
 
 Result<std::unique_ptr<Model>> ParseOnlineSnapshot(std::string_view bytes,

@@ -145,6 +145,9 @@ class OnlineLearner {
   std::string ExportLinearJson() const;
   // The current weights as a Model (frozen; unaffected by later Learn calls).
   std::unique_ptr<Model> ExportModel() const;
+  // The same, for a Snapshot() of the current state already taken (its hash
+  // is the model's content hash): no second serialisation.
+  std::unique_ptr<Model> ExportModel(std::string_view snapshot) const;
 
  private:
   explicit OnlineLearner(OnlineLearnerOptions options);

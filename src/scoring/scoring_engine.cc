@@ -12,8 +12,6 @@
 #include "base/json_writer.h"
 #include "base/strings.h"
 #include "features/expr_binding.h"
-#include "model/hashing.h"
-#include "model/linear_model.h"
 
 namespace eddy {
 
@@ -406,8 +404,7 @@ void ScoringEngine::RefreshOnline(ProcessingTime now, Duration min_interval) {
     snap->bytes = r.learner->Snapshot();
     snap->updates = updates;
     snap->published_at = now;
-    std::shared_ptr<const Model> model = MakeLinearModel(
-        r.learner->weights(), ModelFormat::kOnlineSnapshot, ContentHash(snap->bytes));
+    std::shared_ptr<const Model> model = r.learner->ExportModel(snap->bytes);
     Status s =
         r.frozen->Load(std::move(model), ModelVersion(static_cast<int64_t>(updates)), provided);
     if (s.ok()) {
