@@ -82,49 +82,12 @@ std::vector<std::string>& TempFiles() {
   std::exit(1);
 }
 
-std::string Replace(std::string s, std::string_view from, std::string_view to) {
-  size_t pos;
-  while ((pos = s.find(from)) != std::string::npos) s.replace(pos, from.size(), to);
-  return s;
-}
-
-// The transaction source of tools/datagen/README.md, and a per-event group.
-constexpr const char* kSourceYaml = R"(
-sources:
-  - name: tx
-    format: jsonl
-    path: PATH
-    schema:
-      fields:
-        - {name: tx_id, type: string, required: true}
-        - {name: user_id, type: string, required: true}
-        - {name: card_id, type: string, required: true}
-        - {name: merchant_id, type: string, required: true}
-        - name: merchant_category
-          type: string
-          required: true
-          allowed: [grocery, restaurant, fuel, retail, transport, entertainment,
-                    digital_goods, electronics, travel, gift_cards, jewelry]
-        - {name: device_id, type: string}
-        - {name: country, type: string, required: true}
-        - {name: channel, type: string, required: true, allowed: [web, app, pos]}
-        - {name: amount, type: double, required: true, min: 0, max: 1000000}
-        - name: currency
-          type: string
-          required: true
-          allowed: [USD, GBP, EUR, CAD, BRL, INR, JPY, AUD, MXN, PLN]
-        - {name: ts, type: timestamp}
-    event_time: ts
-    key: user_id
-    id: tx_id
-    watermark: {max_out_of_orderness: 5s, allowed_lateness: 1m}
-features:
+// A per-event group over the transaction source eddy-datagen documents.
+constexpr const char* kGroupYaml = R"(features:
   - name: user_activity
     source: tx
     key: user_id
     aggregations:
-AGGREGATIONS
-outputs: {late: late.jsonl, dead_letter: dead_letter.jsonl}
 )";
 
 // count, sum, mean, stddev, max of amount over `window` (with `granularity`
@@ -145,7 +108,8 @@ std::string StandardAggs(bool tiles) {
 }
 
 PipelineSpec MakePipeline(const std::string& aggregations, const std::string& path) {
-  std::string yaml = Replace(Replace(kSourceYaml, "AGGREGATIONS", aggregations), "PATH", path);
+  std::string yaml = "sources:\n" + datagen::TxSourceYaml("jsonl", path) + kGroupYaml +
+                     aggregations + "outputs: {late: late.jsonl, dead_letter: dead_letter.jsonl}\n";
   auto spec = ParsePipeline(yaml, "features_bench.yaml", "/");
   if (!spec.ok()) Die(spec.status().ToString());
   return std::move(spec).value();

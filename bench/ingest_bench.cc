@@ -3,7 +3,7 @@
 // Records are card transactions from the eddy-datagen generator (the same
 // bytes `eddy-datagen --events 100000 --malformed 0 --late 0` writes, ~240
 // bytes each in JSON, ~100 in CSV), validated against the schema documented
-// in tools/datagen/datagen.cc. Disorder stays at its default (2% within 5s),
+// by eddy-datagen (datagen::TxSourceYaml). Disorder stays at its default (2% within 5s),
 // which the watermark absorbs, so every record is accepted.
 //
 //   BM_SimdjsonIterate/jsonl      baseline: simdjson On Demand walks every
@@ -49,45 +49,6 @@ constexpr size_t kRecords = 100000;
 std::vector<std::string>& TempFiles() {
   static std::vector<std::string> files;
   return files;
-}
-
-// The transaction source of tools/datagen/datagen.cc.
-constexpr const char* kPipelineYaml = R"(
-sources:
-  - name: tx
-    format: FORMAT
-    path: PATH
-    schema:
-      fields:
-        - {name: tx_id, type: string, required: true}
-        - {name: user_id, type: string, required: true}
-        - {name: card_id, type: string, required: true}
-        - {name: merchant_id, type: string, required: true}
-        - name: merchant_category
-          type: string
-          required: true
-          allowed: [grocery, restaurant, fuel, retail, transport, entertainment,
-                    digital_goods, electronics, travel, gift_cards, jewelry]
-        - {name: device_id, type: string}
-        - {name: country, type: string, required: true}
-        - {name: channel, type: string, required: true, allowed: [web, app, pos]}
-        - {name: amount, type: double, required: true, min: 0, max: 1000000}
-        - name: currency
-          type: string
-          required: true
-          allowed: [USD, GBP, EUR, CAD, BRL, INR, JPY, AUD, MXN, PLN]
-        - {name: ts, type: timestamp}
-    event_time: ts
-    key: user_id
-    id: tx_id
-    watermark: {max_out_of_orderness: 5s, allowed_lateness: 1m}
-outputs: {late: late.jsonl, dead_letter: dead_letter.jsonl}
-)";
-
-std::string Replace(std::string s, std::string_view from, std::string_view to) {
-  size_t pos = s.find(from);
-  if (pos != std::string::npos) s.replace(pos, from.size(), to);
-  return s;
 }
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -147,7 +108,9 @@ const Dataset& GetDataset(bool csv) {
 }
 
 SourceSpec MakeSpec(bool csv, const std::string& path) {
-  std::string yaml = Replace(Replace(kPipelineYaml, "FORMAT", csv ? "csv" : "jsonl"), "PATH", path);
+  // The transaction source eddy-datagen documents.
+  std::string yaml = "sources:\n" + datagen::TxSourceYaml(csv ? "csv" : "jsonl", path) +
+                     "outputs: {late: late.jsonl, dead_letter: dead_letter.jsonl}\n";
   auto spec = ParsePipeline(yaml, "ingest_bench.yaml", "/");
   if (!spec.ok()) Die(spec.status().ToString());
   return spec->sources.at(0);

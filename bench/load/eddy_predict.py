@@ -51,25 +51,15 @@ CATEGORIES = ["grocery", "restaurant", "fuel", "retail", "transport", "entertain
               "digital_goods", "electronics", "travel", "gift_cards", "jewelry"]
 CHANNELS = ["web", "app", "pos"]
 
-SCHEMA = """\
-    schema:
-      fields:
-        - {name: tx_id, type: string, required: true}
-        - {name: user_id, type: string, required: true}
-        - {name: card_id, type: string, required: true}
-        - {name: merchant_id, type: string, required: true}
-        - {name: merchant_category, type: string, required: true}
-        - {name: device_id, type: string}
-        - {name: country, type: string, required: true}
-        - {name: channel, type: string, required: true, allowed: [web, app, pos]}
-        - {name: amount, type: double, required: true, min: 0, max: 1000000}
-        - {name: currency, type: string, required: true}
-        - {name: ts, type: timestamp}
-    event_time: ts
-    key: user_id
-    id: tx_id
-    watermark: {max_out_of_orderness: 5s, allowed_lateness: 1m}
-"""
+def tx_source(args, path, http=False):
+    """The transaction source as eddy-datagen states it (`--source`), read
+    from `path`; an http source when `http`."""
+    text = subprocess.run([str(args.bin_dir / "eddy-datagen"), "--source", "--out", path],
+                          check=True, capture_output=True, text=True).stdout
+    if http:
+        text = text.replace("  - name: tx\n", "  - name: tx\n    type: http\n", 1)
+    return text
+
 
 FEATURES = """\
 features:
@@ -122,9 +112,9 @@ CARD_FEATURES = ["card_n_1h", "card_sum_24h"]
 MODEL_INPUTS = USER_FEATURES + CARD_FEATURES + ["amount", "merchant_category", "channel"]
 
 
-def training_pipeline():
-    return ("version: 1\nname: train_features\nsources:\n  - name: tx\n    format: jsonl\n"
-            "    path: train.jsonl\n" + SCHEMA + FEATURES
+def training_pipeline(args):
+    return ("version: 1\nname: train_features\nsources:\n" + tx_source(args, "train.jsonl")
+            + FEATURES
             + "outputs:\n  features: {path: train_features.csv, format: csv}\n"
             + "  late: train_late.jsonl\n  dead_letter: train_dead.jsonl\n")
 
@@ -138,8 +128,8 @@ def serving_pipeline(args):
         serving += "  tokens: tokens.txt\n"
     if not args.no_audit:
         serving += "  audit_log: state/audit.jsonl\n"
-    return ("version: 1\nname: predict_load\nsources:\n  - name: tx\n    type: http\n"
-            "    format: jsonl\n    path: state/events/tx.jsonl\n" + SCHEMA + FEATURES
+    return ("version: 1\nname: predict_load\nsources:\n"
+            + tx_source(args, "state/events/tx.jsonl", http=True) + FEATURES
             + "models:\n  - name: fraud\n    source: tx\n    path: fraud_200x6.json\n"
             + "    encode:\n"
             + f"      merchant_category: [{', '.join(CATEGORIES)}]\n"
@@ -178,7 +168,7 @@ def prepare(args, work, say):
     lines = (work / "all.jsonl").read_text().splitlines(keepends=True)
     (work / "train.jsonl").write_text("".join(lines[:200_000]))
     (work / "serve.jsonl").write_text("".join(lines[200_000:]))
-    (work / "train.yaml").write_text(training_pipeline())
+    (work / "train.yaml").write_text(training_pipeline(args))
     say("computing training features with eddy run (file source) ...")
     run([str(args.bin_dir / "eddy"), "run", "train.yaml", "--quiet"], cwd=work)
     say("training XGBoost: 200 trees, depth 6 ...")

@@ -1,22 +1,16 @@
-"""The schema of eddy-datagen's card transactions (tools/datagen/README.md),
-as the lines of a source in a pipeline file: pipelines in the tests put it in
-with `{tx_schema}`."""
+"""The schema of eddy-datagen's card transactions, as the generator itself
+states it (`eddy-datagen --source`, TxSourceYaml in tools/datagen): the lines
+of a pipeline source from `schema:` to `id: tx_id`. Pipelines in the tests
+put it in with `{tx_schema}` and add their own watermark."""
+import functools
+import pathlib
+import subprocess
 
-TX_SCHEMA = """\
-    schema:
-      fields:
-        - {name: tx_id, type: string, required: true}
-        - {name: user_id, type: string, required: true}
-        - {name: card_id, type: string, required: true}
-        - {name: merchant_id, type: string, required: true}
-        - {name: merchant_category, type: string, required: true}
-        - {name: device_id, type: string}
-        - {name: country, type: string, required: true}
-        - {name: channel, type: string, required: true, allowed: [web, app, pos]}
-        - {name: amount, type: double, required: true, min: 0, max: 1000000}
-        - {name: currency, type: string, required: true}
-        - {name: ts, type: timestamp}
-    event_time: ts
-    key: user_id
-    id: tx_id
-""".rstrip("\n")
+
+@functools.lru_cache(maxsize=None)
+def tx_schema(bin_dir):
+    out = subprocess.run([str(pathlib.Path(bin_dir) / "eddy-datagen"), "--source"], check=True,
+                         capture_output=True, text=True, timeout=30).stdout.splitlines()
+    start = out.index("    schema:")
+    end = out.index("    id: tx_id")
+    return "\n".join(out[start:end + 1])

@@ -31,7 +31,7 @@ import time
 
 import pytest
 
-from datagen_schema import TX_SCHEMA
+from datagen_schema import tx_schema
 
 EVENTS = 200_000
 USERS = 2_000  # ~33 days of event time: labels arrive while transactions still flow
@@ -126,8 +126,8 @@ def eddy_run(eddy, *args, timeout=120):
 def make_pipeline(directory, data, interval):
     directory.mkdir(parents=True, exist_ok=True)
     p = directory / "p.yaml"
-    p.write_text(PIPELINE.format(tx_schema=TX_SCHEMA, tx=data["tx"], labels=data["labels"],
-                                 interval=interval))
+    p.write_text(PIPELINE.format(tx_schema=data["tx_schema"], tx=data["tx"],
+                                 labels=data["labels"], interval=interval))
     return p
 
 
@@ -195,7 +195,7 @@ def data(bin_dir, tmp_path_factory):
                         "--seed", str(SEED), "--out", str(tx), "--labels", str(labels), "--quiet"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    return {"tx": str(tx), "labels": str(labels)}
+    return {"tx": str(tx), "labels": str(labels), "tx_schema": tx_schema(bin_dir)}
 
 
 @pytest.fixture(scope="module")

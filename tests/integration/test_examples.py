@@ -75,3 +75,17 @@ def test_quickstart_gives_the_rows_the_readme_shows(eddy, tmp_path):
     assert {(h["key"], h["window_start"][11:16]): h["n"] for h in hourly} == {
         ("u1", "12:00"): 4, ("u2", "12:00"): 1, ("u3", "12:00"): 1, ("u1", "13:00"): 1,
         ("u2", "13:00"): 1}
+
+
+def test_datagen_readme_shows_the_source_the_generator_prints(bin_dir):
+    """tools/datagen/README.md quotes `eddy-datagen --source --out tx.jsonl`
+    exactly, and that source accepts every well-formed record it generates
+    (checked by the crash and replay tests, which read the same text)."""
+    printed = subprocess.run([str(bin_dir / "eddy-datagen"), "--source", "--out", "tx.jsonl"],
+                             check=True, capture_output=True, text=True).stdout
+    readme = (ROOT / "tools" / "datagen" / "README.md").read_text()
+    block = readme.split("```yaml\nsources:\n", 1)[1].split("```", 1)[0]
+    assert block == printed
+    csv = subprocess.run([str(bin_dir / "eddy-datagen"), "--source", "--format", "csv"],
+                         check=True, capture_output=True, text=True).stdout
+    assert csv.startswith('  - name: tx\n    format: csv\n    path: "-"\n')

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from datagen_schema import TX_SCHEMA
+from datagen_schema import tx_schema
 
 EVENTS = 30_000
 
@@ -115,11 +115,11 @@ def log(bin_dir, tmp_path_factory):
     return path
 
 
-def test_replay_equals_live_bit_for_bit(eddy, log, tmp_path):
+def test_replay_equals_live_bit_for_bit(eddy, bin_dir, log, tmp_path):
     live_dir, replay_state = tmp_path / "live", tmp_path / "replay-state"
     live_dir.mkdir()
     p = live_dir / "p.yaml"
-    p.write_text(PIPELINE.format(tx_schema=TX_SCHEMA, state="state"))
+    p.write_text(PIPELINE.format(tx_schema=tx_schema(bin_dir), state="state"))
 
     # Live: the log arrives on stdin over ~1.5 s, in chunks of random sizes
     # cut anywhere (mid-record too).
@@ -180,7 +180,7 @@ def test_replay_equals_live_bit_for_bit(eddy, log, tmp_path):
     # Histories: every vector, in order, with its event time.
     replay_pipeline = tmp_path / "replay.yaml"
     replay_pipeline.write_text(
-        PIPELINE.format(tx_schema=TX_SCHEMA, state=json.dumps(str(replay_state))))
+        PIPELINE.format(tx_schema=tx_schema(bin_dir), state=json.dumps(str(replay_state))))
     exports = []
     for pipeline, name in [(p, "live"), (replay_pipeline, "replay")]:
         out = tmp_path / f"{name}-history.jsonl"

@@ -9,36 +9,12 @@
 //        (eddy-datagen --help lists every option)
 //
 // A pipeline source that validates the transactions (every well-formed
-// record is accepted; the broken ones go to the dead-letter output):
-//
-//   sources:
-//     - name: tx
-//       format: jsonl                 # or csv (the CSV has a header row)
-//       path: tx.jsonl
-//       schema:
-//         fields:
-//           - {name: tx_id, type: string, required: true}
-//           - {name: user_id, type: string, required: true}
-//           - {name: card_id, type: string, required: true}
-//           - {name: merchant_id, type: string, required: true}
-//           - name: merchant_category
-//             type: string
-//             required: true
-//             allowed: [grocery, restaurant, fuel, retail, transport, entertainment,
-//                       digital_goods, electronics, travel, gift_cards, jewelry]
-//           - {name: device_id, type: string}              # null for card-present (pos)
-//           - {name: country, type: string, required: true}  # ISO 3166 alpha-2
-//           - {name: channel, type: string, required: true, allowed: [web, app, pos]}
-//           - {name: amount, type: double, required: true, min: 0, max: 1000000}
-//           - name: currency
-//             type: string
-//             required: true
-//             allowed: [USD, GBP, EUR, CAD, BRL, INR, JPY, AUD, MXN, PLN]
-//           - {name: ts, type: timestamp}                  # ISO-8601, ms, Z
-//       event_time: ts
-//       key: user_id
-//       id: tx_id
-//       watermark: {max_out_of_orderness: 5s, allowed_lateness: 1m}
+// record is accepted; the broken ones go to the dead-letter output) is what
+// `eddy-datagen --source` prints (TxSourceYaml in generator.cc): the fields
+// tx_id, user_id, card_id, merchant_id, merchant_category (11 values),
+// device_id (null for card-present payments), country (ISO 3166 alpha-2),
+// channel (web, app, pos), amount, currency (10 values) and ts (ISO-8601
+// with milliseconds, Z); event time ts, key user_id, id tx_id.
 //
 // and the labels (--labels), one JSON object per line in label_time order:
 //
@@ -85,6 +61,7 @@ struct CliOptions {
   std::string out = "-";
   std::string labels;
   bool quiet = false;
+  bool source = false;
 };
 
 constexpr const char* kUsage = R"(usage: eddy-datagen [options]
@@ -117,6 +94,8 @@ seed; the same seed gives the same transactions in both formats.
                       types, bad timestamps, invalid UTF-8, missing fields
   --zipf S            skew of activity across users (default 0.8; 0 = uniform)
   --quiet             no summary on stderr
+  --source            print the pipeline source that validates this output
+                      (YAML, for --format and --out) and exit
   --help              this text
 )";
 
@@ -257,6 +236,8 @@ CliOptions ParseOptions(int argc, char** argv) {
       if (o.zipf > 5) Usage("--zipf: at most 5");
     } else if (arg == "--quiet" || arg == "-q") {
       cli.quiet = true;
+    } else if (arg == "--source") {
+      cli.source = true;
     } else {
       Usage("unknown option '" + arg + "'");
     }
@@ -290,6 +271,12 @@ class FileSink {
 };
 
 int Run(const CliOptions& cli) {
+  if (cli.source) {
+    const std::string_view format = cli.gen.csv ? "csv" : "jsonl";
+    const std::string path = cli.out == "-" ? "\"-\"" : cli.out;
+    std::fputs(TxSourceYaml(format, path).c_str(), stdout);
+    return 0;
+  }
   auto t0 = std::chrono::steady_clock::now();
   std::clock_t cpu0 = std::clock();
   FileSink out(cli.out);

@@ -893,4 +893,42 @@ Stats Generate(const Options& o, const Sink& out, const Sink& label_sink) {
 
 std::string_view CsvHeader() { return kCsvHeader; }
 
+std::string_view TxSchemaYaml() {
+  return R"(    schema:
+      fields:
+        - {name: tx_id, type: string, required: true}
+        - {name: user_id, type: string, required: true}
+        - {name: card_id, type: string, required: true}
+        - {name: merchant_id, type: string, required: true}
+        - name: merchant_category
+          type: string
+          required: true
+          allowed: [grocery, restaurant, fuel, retail, transport, entertainment,
+                    digital_goods, electronics, travel, gift_cards, jewelry]
+        - {name: device_id, type: string}
+        - {name: country, type: string, required: true}
+        - {name: channel, type: string, required: true, allowed: [web, app, pos]}
+        - {name: amount, type: double, required: true, min: 0, max: 1000000}
+        - name: currency
+          type: string
+          required: true
+          allowed: [USD, GBP, EUR, CAD, BRL, INR, JPY, AUD, MXN, PLN]
+        - {name: ts, type: timestamp}
+    event_time: ts
+    key: user_id
+    id: tx_id
+)";
+}
+
+std::string TxSourceYaml(std::string_view format, std::string_view path) {
+  std::string out = "  - name: tx\n    format: ";
+  out.append(format);
+  out.append("\n    path: ");
+  out.append(path);
+  out.append("\n");
+  out.append(TxSchemaYaml());
+  out.append("    watermark: {max_out_of_orderness: 5s, allowed_lateness: 1m}\n");
+  return out;
+}
+
 }  // namespace eddy::datagen

@@ -1,7 +1,7 @@
 // The transaction generator behind eddy-datagen, as a library so benchmarks
 // and tests can produce exactly the same data in memory. See README.md for
-// the model (users, merchants, fraud patterns, disorder, broken records) and
-// datagen.cc for the pipeline schema the output validates against.
+// the model (users, merchants, fraud patterns, disorder, broken records);
+// TxSchemaYaml() below is the pipeline schema the output validates against.
 //
 // Deterministic: the same Options give the same bytes (the random generator
 // and every distribution are written out here; only exp/log/sin/cos come
@@ -65,6 +65,16 @@ Stats Generate(const Options& o, const Sink& out, const Sink& labels);
 
 // The CSV header line, without its newline.
 std::string_view CsvHeader();
+
+// The schema the transactions validate against, as the lines of a pipeline
+// source from `schema:` to `id: tx_id` (indented for an entry of `sources:`):
+// every well-formed record is accepted, the broken ones are dead letters.
+std::string_view TxSchemaYaml();
+
+// A whole source entry `- name: tx` reading `path` in `format` (jsonl or
+// csv) with that schema and watermark {max_out_of_orderness: 5s,
+// allowed_lateness: 1m}: what `eddy-datagen --source` prints.
+std::string TxSourceYaml(std::string_view format, std::string_view path);
 
 }  // namespace eddy::datagen
 
