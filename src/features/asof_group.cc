@@ -318,6 +318,14 @@ void AsOfGroup::ApplyRange(State& s, const StateRef& ref, const Entries& e, size
   auto present = [&](const uint64_t* entry) {
     return ref.slot < 0 || !((entry[1] >> ref.slot) & 1);
   };
+  // Calls fn(entry) for each entry in [from, to) with a value in the slot.
+  auto each = [&](auto&& fn) {
+    for (size_t i = from; i < to; ++i) {
+      const uint64_t* entry = Entry(e, i);
+      if (present(entry)) fn(entry);
+    }
+  };
+  auto x = [&](const uint64_t* entry) { return SlotAsDouble(entry[2 + slot], ref.type); };
   switch (ref.kind) {
     case StateKind::kCount: {
       int64_t n = 0;
@@ -331,42 +339,27 @@ void AsOfGroup::ApplyRange(State& s, const StateRef& ref, const Entries& e, size
     }
     case StateKind::kMoments: {
       Moments& m = *std::get_if<Moments>(&s);
-      for (size_t i = from; i < to; ++i) {
-        const uint64_t* entry = Entry(e, i);
-        if (!present(entry)) continue;
-        const double x = SlotAsDouble(entry[2 + slot], ref.type);
-        sign > 0 ? m.Add(x) : m.Remove(x);
-      }
+      each([&](const uint64_t* en) { sign > 0 ? m.Add(x(en)) : m.Remove(x(en)); });
       return;
     }
     case StateKind::kCounts: {
       ValueCounts& c = **std::get_if<CountsPtr>(&s);
-      for (size_t i = from; i < to; ++i) {
-        const uint64_t* entry = Entry(e, i);
-        if (!present(entry)) continue;
+      each([&](const uint64_t* entry) {
         sign > 0 ? c.Add(entry[2 + slot]) : c.Remove(entry[2 + slot]);
-      }
+      });
       return;
     }
     case StateKind::kSketch: {
       QuantileSketch& q = **std::get_if<SketchPtr>(&s);
-      for (size_t i = from; i < to; ++i) {
-        const uint64_t* entry = Entry(e, i);
-        if (!present(entry)) continue;
-        const double x = SlotAsDouble(entry[2 + slot], ref.type);
-        sign > 0 ? q.Add(x) : q.Remove(x);
-      }
+      each([&](const uint64_t* en) { sign > 0 ? q.Add(x(en)) : q.Remove(x(en)); });
       return;
     }
     case StateKind::kDecay: {
       DecayedSum& d = *std::get_if<DecayedSum>(&s);
-      for (size_t i = from; i < to; ++i) {
-        const uint64_t* entry = Entry(e, i);
-        if (!present(entry)) continue;
-        const double x = SlotAsDouble(entry[2 + slot], ref.type);
+      each([&](const uint64_t* entry) {
         const EventTime ti = EventTime::FromMicros(TimeOf(entry));
-        sign > 0 ? d.Add(x, ti, ref.half_life) : d.Remove(x, ti, ref.half_life);
-      }
+        sign > 0 ? d.Add(x(entry), ti, ref.half_life) : d.Remove(x(entry), ti, ref.half_life);
+      });
       return;
     }
     case StateKind::kMin:
