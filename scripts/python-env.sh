@@ -20,6 +20,7 @@ PINS=(
   xgboost-cpu==2.1.4
   lightgbm==4.6.0
   pytest==8.3.5
+  pytest-timeout==2.3.1
   pyarrow==19.0.1
   requests==2.32.3
   PyYAML==6.0.2

@@ -18,7 +18,7 @@ stage() {
 
 stage "dependencies"
 scripts/install-deps.sh
-if [ -x scripts/python-env.sh ]; then scripts/python-env.sh; fi
+venv="$(scripts/python-env.sh | tail -n 1)"
 
 stage "formatting (.clang-format)"
 mapfile -t sources < <(git ls-files '*.cc' '*.h')
@@ -34,9 +34,11 @@ ctest --test-dir build/release --output-on-failure -j "$(nproc)" -LE slow
 
 if [ -d tests/integration ]; then
   stage "integration tests (pytest, real binaries)"
-  PY=python3
-  if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
-  EDDY_BIN_DIR="$PWD/build/release/bin" "$PY" -m pytest -q tests/integration
+  PY="$venv/bin/python"
+  # --timeout: a test that hangs fails after 5 minutes with the stack of every
+  # thread (pytest-timeout) instead of running into CI's limit silently.
+  EDDY_BIN_DIR="$PWD/build/release/bin" "$PY" -m pytest -q --timeout=300 --durations=10 \
+    tests/integration
 fi
 
 if [ "${EDDY_SKIP_ASAN:-0}" != "1" ]; then

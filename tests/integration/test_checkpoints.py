@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from compare import assert_same_files, assert_same_text
+
 PIPELINE = """\
 version: 1
 name: ckpt
@@ -157,9 +159,9 @@ def test_restart_after_a_clean_end_resumes_at_the_end(eddy, tmp_path):
     assert second.returncode == 0, second.stderr
     assert "finished (inputs ended)" in second.stderr
     # Nothing is read again, nothing is written twice.
-    assert outputs(p) == before
-    assert dump_online(eddy, p) == online
-    assert export_history(eddy, p, tmp_path) == history
+    assert_same_files(outputs(p), before)
+    assert_same_text(dump_online(eddy, p), online, "online store")
+    assert_same_text(export_history(eddy, p, tmp_path), history, "history")
     assert source_counts(second.stderr) == source_counts(first.stderr)
     assert checkpoint_seqs(p)[-1] > seqs[-1]
 
@@ -185,9 +187,9 @@ def test_sigterm_mid_run_then_restart_equals_an_uninterrupted_run(eddy, big_inpu
     assert r.returncode == 0, r.stderr
     assert "finished (inputs ended)" in r.stderr
     assert checkpoint_seqs(p)[-1] > stopped_at
-    assert outputs(p) == big_reference["outputs"]
-    assert dump_online(eddy, p) == big_reference["online"]
-    assert export_history(eddy, p, tmp_path) == big_reference["history"]
+    assert_same_files(outputs(p), big_reference["outputs"])
+    assert_same_text(dump_online(eddy, p), big_reference["online"], "online store")
+    assert_same_text(export_history(eddy, p, tmp_path), big_reference["history"], "history")
     assert source_counts(r.stderr) == big_reference["counts"]
 
 
@@ -221,8 +223,8 @@ def test_a_directory_source_resumes_its_files_in_the_same_interleaving(eddy, bin
         assert proc.returncode == 0 and "stopped on request" in err, err
     r = eddy_run(eddy, "run", str(p), "--quiet")
     assert r.returncode == 0, r.stderr
-    assert outputs(p) == reference
-    assert dump_online(eddy, p) == dump_online(eddy, ref)
+    assert_same_files(outputs(p), reference)
+    assert_same_text(dump_online(eddy, p), dump_online(eddy, ref), "online store")
 
 
 def test_an_input_shorter_than_at_the_checkpoint_is_refused(eddy, tmp_path):
@@ -238,7 +240,7 @@ def test_an_input_shorter_than_at_the_checkpoint_is_refused(eddy, tmp_path):
     assert "source 'tx'" in r.stderr and str(tx) in r.stderr, r.stderr
     assert "shorter than the checkpoint's position" in r.stderr, r.stderr
     assert "--fresh" in r.stderr, r.stderr
-    assert outputs(p) == before  # refused before touching anything
+    assert_same_files(outputs(p), before)  # refused before touching anything
 
     r = eddy_run(eddy, "run", str(p), "--quiet", "--fresh")
     assert r.returncode == 0, r.stderr
@@ -303,7 +305,7 @@ def test_dump_online_reads_only_durable_stores_it_can_open(eddy, tmp_path):
     out = tmp_path / "dump.jsonl"
     r = eddy_run(eddy, "dump-online", str(p), "--group", "user", "--output", str(out))
     assert r.returncode == 0, r.stderr
-    assert out.read_text() == whole.stdout
+    assert_same_text(out.read_text(), whole.stdout, "dump-online --output")
 
     r = eddy_run(eddy, "dump-online", str(p), "--group", "nope")
     assert r.returncode == 1 and "no per-event feature group named 'nope'" in r.stderr, r.stderr
@@ -428,7 +430,7 @@ def test_a_changed_feature_group_is_refused_and_other_changes_are_not(eddy, tmp_
     assert "feature groups changed since the checkpoint" in r.stderr, r.stderr
     assert "group 'user'" in r.stderr and "over 1h" in r.stderr and "over 2h" in r.stderr, r.stderr
     assert "--fresh" in r.stderr, r.stderr
-    assert outputs(p) == before  # refused before touching anything
+    assert_same_files(outputs(p), before)  # refused before touching anything
 
     # Another type of a field the state keeps: its stored values would be misread.
     changed = text.replace("{name: merchant_id, type: string, required: true}",
@@ -438,7 +440,7 @@ def test_a_changed_feature_group_is_refused_and_other_changes_are_not(eddy, tmp_
     r = eddy_run(eddy, "run", str(p), "--quiet")
     assert r.returncode == 1, r.stderr
     assert "merchant_id:string" in r.stderr and "merchant_id:int" in r.stderr, r.stderr
-    assert outputs(p) == before
+    assert_same_files(outputs(p), before)
 
     # What the state does not depend on may change: the group's TTL.
     changed = text.replace("  - name: user\n    source: tx\n",

@@ -31,6 +31,7 @@ import time
 
 import pytest
 
+from compare import assert_same_files, assert_same_text
 from datagen_schema import tx_schema
 
 EVENTS = 200_000
@@ -173,18 +174,10 @@ def snapshot(eddy, pipeline, tmp):
     return snap
 
 
-def first_difference(a, b):
-    la, lb = a.split(b"\n"), b.split(b"\n")
-    for i, (x, y) in enumerate(zip(la, lb)):
-        if x != y:
-            return f"line {i + 1}:\n  reference: {x[:400]!r}\n  this run:  {y[:400]!r}"
-    return f"reference has {len(la)} lines, this run {len(lb)}"
-
-
 def assert_same_as_reference(reference, snap):
     for name, expected in reference["files"].items():
         got = snap[name]
-        assert got == expected, f"{name} differs from the reference at {first_difference(expected, got)}"
+        assert_same_text(got, expected, f"{name} (against the reference)")
 
 
 @pytest.fixture(scope="module")
@@ -399,7 +392,7 @@ def test_all_checkpoints_corrupt_is_an_error_suggesting_fresh_and_fresh_starts_o
         assert f"ckpt-{seq:010d}: state.bin has" in r.stderr, r.stderr
     # Refusing to start touches nothing: the checkpoints stay for inspection.
     assert checkpoint_seqs(p) == seqs
-    assert {n: (p.parent / "out" / n).read_bytes() for n in OUTPUTS} == outputs_before
+    assert_same_files({n: (p.parent / "out" / n).read_bytes() for n in OUTPUTS}, outputs_before)
 
     r = eddy_run(eddy, "run", str(p), "--quiet", "--fresh")
     assert r.returncode == 0, r.stderr

@@ -25,6 +25,8 @@ import textwrap
 
 import pytest
 
+from compare import assert_same_list, assert_same_text
+
 np = pytest.importorskip("numpy")
 linear_model = pytest.importorskip("sklearn.linear_model")
 metrics = pytest.importorskip("sklearn.metrics")
@@ -154,8 +156,8 @@ def test_online_learner_recovers_after_the_shift_and_frozen_model_does_not(drift
     directory, y, stderr = drift
     online = read_rows(directory / "out" / "online.jsonl")
     frozen = read_rows(directory / "out" / "frozen.jsonl")
-    assert [r["id"] for r in online] == [f"e{i}" for i in range(N)]
-    assert [r["id"] for r in frozen] == [f"e{i}" for i in range(N)]
+    assert_same_list([r["id"] for r in online], [f"e{i}" for i in range(N)], "online ids")
+    assert_same_list([r["id"] for r in frozen], [f"e{i}" for i in range(N)], "frozen ids")
     # The learner's prediction rows say how much it had learned.
     assert online[0]["updates"] == 0
     assert online[-1]["updates"] > N - 1100
@@ -185,17 +187,17 @@ def test_the_run_is_deterministic_and_a_replay_gives_the_same_predictions(eddy, 
     first = {m: (directory / "out" / f"{m}.jsonl").read_bytes() for m in ["online", "frozen"]}
     run(eddy, directory, "run", "pipeline.yaml", "--quiet")
     for m, rows in first.items():
-        assert (directory / "out" / f"{m}.jsonl").read_bytes() == rows, m
+        assert_same_text((directory / "out" / f"{m}.jsonl").read_bytes(), rows, f"{m} (second run)")
     # `eddy replay` of the recorded transactions: same code path, same rows.
     shutil.copy(directory / "tx.jsonl", directory / "recorded.jsonl")
     run(eddy, directory, "replay", "pipeline.yaml", "--input", "recorded.jsonl", "--source", "tx",
         "--output", "replayed.jsonl", "--quiet")
     for m, rows in first.items():
-        assert (directory / "out" / f"{m}.jsonl").read_bytes() == rows, m
+        assert_same_text((directory / "out" / f"{m}.jsonl").read_bytes(), rows, f"{m} (replay)")
     # --output has the replayed source's accepted records (and, today, the
     # other sources' too).
     replayed = [r for r in read_rows(directory / "replayed.jsonl") if r["source"] == "tx"]
-    assert [r["id"] for r in replayed] == [f"e{i}" for i in range(N)]
+    assert_same_list([r["id"] for r in replayed], [f"e{i}" for i in range(N)], "replayed ids")
 
 
 @pytest.mark.xfail(strict=False, reason=(
@@ -210,5 +212,5 @@ def test_a_replay_from_a_pipe_gives_the_same_online_predictions(eddy, drift):
     first = {m: (directory / "out" / f"{m}.jsonl").read_bytes() for m in ["online", "frozen"]}
     run(eddy, directory, "replay", "pipeline.yaml", "--input", "-", "--source", "tx",
         "--output", "replayed.jsonl", "--quiet", input=(directory / "tx.jsonl").read_text())
-    assert (directory / "out" / "frozen.jsonl").read_bytes() == first["frozen"]
-    assert (directory / "out" / "online.jsonl").read_bytes() == first["online"]
+    assert_same_text((directory / "out" / "frozen.jsonl").read_bytes(), first["frozen"], "frozen (pipe)")
+    assert_same_text((directory / "out" / "online.jsonl").read_bytes(), first["online"], "online (pipe)")

@@ -10,6 +10,8 @@ import textwrap
 
 import pytest
 
+from compare import assert_same_text
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "src" / "model" / "testdata" / "learner_v1.snapshot"
 
@@ -65,7 +67,7 @@ def test_register_promote_rollback_and_history(eddy, tmp_path, models):
     assert meta["feature_names"] == ["amount"]
     # The version is stored byte for byte, read-only, where `path` says.
     stored = pathlib.Path(meta["path"])
-    assert stored.read_bytes() == models[1].read_bytes()
+    assert_same_text(stored.read_bytes(), models[1].read_bytes(), "stored model")
     assert not stored.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
     # Nothing is live yet.

@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+from compare import assert_same_list, assert_same_text
 from datagen_schema import tx_schema
 
 EVENTS = 30_000
@@ -160,13 +161,13 @@ def test_replay_equals_live_bit_for_bit(eddy, bin_dir, log, tmp_path):
     assert source_row(r.stderr) == source_row(live_err)
 
     # Feature rows: identical text, row for row.
-    assert replayed.read_text() == live["features.jsonl"]
+    assert_same_text(replayed.read_text(), live["features.jsonl"], "replayed feature rows")
     # Window rows and late records went to the pipeline's outputs again.
     for name in ["windows.jsonl", "late.jsonl"]:
-        assert (live_dir / "out" / name).read_text() == live[name], name
+        assert_same_text((live_dir / "out" / name).read_text(), live[name], name)
     # Dead letters: the same, but for where they were read from.
-    assert (lines_without(live_dir / "out" / "dead.jsonl", "location") ==
-            lines_without(live["dead.jsonl"], "location"))
+    assert_same_list(lines_without(live_dir / "out" / "dead.jsonl", "location"),
+                     lines_without(live["dead.jsonl"], "location"), "dead letters")
 
     # Online stores: every key's latest vector, values and event time.
     live_dump = eddy_run(eddy, "dump-online", str(p))
@@ -175,7 +176,8 @@ def test_replay_equals_live_bit_for_bit(eddy, bin_dir, log, tmp_path):
     assert replay_dump.returncode == 0, replay_dump.stderr
     assert live_dump.stdout.count("\n") == 300 + len({json.loads(l)["key"] for l in live_dump.stdout.splitlines()
                                                       if json.loads(l)["group"] == "card"})
-    assert lines_without(replay_dump.stdout, "computed_at") == lines_without(live_dump.stdout, "computed_at")
+    assert_same_list(lines_without(replay_dump.stdout, "computed_at"),
+                     lines_without(live_dump.stdout, "computed_at"), "online store")
 
     # Histories: every vector, in order, with its event time.
     replay_pipeline = tmp_path / "replay.yaml"
@@ -188,5 +190,5 @@ def test_replay_equals_live_bit_for_bit(eddy, bin_dir, log, tmp_path):
         assert r.returncode == 0, r.stderr
         exports.append(lines_without(out, "available_at"))
     assert len(exports[0]) == 2 * live["features.jsonl"].count("\n")  # two per-event groups
-    assert exports[1] == exports[0]
+    assert_same_list(exports[1], exports[0], "history")
     print(f"\nlive run {live_seconds:.1f}s for {len(data) / 1e6:.1f} MB")
