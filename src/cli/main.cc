@@ -92,7 +92,7 @@ records go to the pipeline's configured outputs. FILE and --output may be `-`.
 Live runs (`eddy run`) produce the same rows for the same input.
 
 options:
-  --input FILE     the recorded input (same format as the source)
+  --input FILE     the recorded input (same format as the source); - reads stdin
   --output FILE    where rows are written
   --source NAME    which source FILE feeds (needed when the pipeline has several)
   --format F       jsonl (default) or csv, for feature rows

@@ -81,6 +81,11 @@ struct SourceSpec {
   uint64_t max_record_bytes = 0;
   CsvSpec csv;
   ConfigLocation where;
+  // Not from the pipeline file: set by `eddy replay` on the source that
+  // --input feeds. A stream (stdin, a pipe) is then read in the batches a
+  // file of the same bytes gives, whatever sizes its writes arrive in, so
+  // that a replay from a pipe interleaves sources as one from a file does.
+  bool frame_as_file = false;
 
   // Index of the named field, or -1.
   int FieldIndex(std::string_view field) const;

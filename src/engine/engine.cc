@@ -113,6 +113,7 @@ Status ApplyReplay(PipelineSpec& spec, const EngineOptions& options) {
   target->path = options.replay_input == "-"
                      ? "-"
                      : std::filesystem::absolute(options.replay_input).lexically_normal().string();
+  target->frame_as_file = true;
   if (options.replay_state_dir.empty()) {
     spec.state.enabled = false;
   } else {
@@ -659,7 +660,9 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
       // whose watermark is furthest behind (sources feeding tables first on
       // ties), and stops at the first that has data. So with recorded inputs
       // labels, tables and events interleave by event time, identically in
-      // every run, instead of by file size.
+      // every run, instead of by file size. A replay from a pipe waits for
+      // the pipe rather than read ahead in another source (batch.waiting),
+      // as a file would have had the batch at once.
       std::vector<SourceRun*> order;
       for (SourceRun& r : sources_) order.push_back(&r);
       std::stable_sort(order.begin(), order.end(), [](const SourceRun* a, const SourceRun* b) {
@@ -679,6 +682,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         for (Partition p : r.batch.ended) r.pipeline->EndPartition(p, *this);
         any_data |= !r.batch.records.empty() || !r.batch.ended.empty();
         if (r.source->AtEnd()) r.done = true;
+        if (!any_data && r.batch.waiting) break;
       }
       if (!result.ok() || all_done) break;
       result = OutputStatus();

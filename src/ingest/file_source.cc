@@ -84,6 +84,9 @@ class PartitionReader {
   // Follow the file as it grows (tail -f): the end of the file is not the
   // end of the partition.
   void set_follow(bool follow) { follow_ = follow; }
+  // Read a stream in the chunks a file of the same bytes is read in
+  // (SourceSpec::frame_as_file).
+  void set_frame_as_file(bool on) { frame_as_file_ = on; }
   const std::string& path() const { return path_; }
 
   // Where the next unconsumed record starts: its byte offset in the file and
@@ -164,10 +167,9 @@ class PartitionReader {
   Status Poll(size_t max, int timeout_ms, PollBatch& batch, bool& just_ended) {
     just_ended = false;
     if (ended_) return Status::OK();
-    if (!discarding_ && !HasCompleteRecord() && !eof_) {
+    if ((discarding_ || !HasCompleteRecord()) && !eof_) {
       EDDY_RETURN_IF_ERROR(ReadMore(timeout_ms, batch));
-    } else if (discarding_ && !eof_) {
-      EDDY_RETURN_IF_ERROR(ReadMore(timeout_ms, batch));
+      if (frame_as_file_ && stream_ && !published_ && !eof_) batch.waiting = true;
     }
     size_t n = 0;
     while (n < max) {
@@ -237,16 +239,24 @@ class PartitionReader {
   }
 
   Status ReadMore(int timeout_ms, PollBatch& batch) {
-    // Compact: move the unfinished record to the front.
+    published_ = false;
+    if (eof_pending_) {
+      // A stream read as a file ended after a short last chunk: as a file's,
+      // its end shows on the read after that chunk's.
+      eof_pending_ = false;
+      eof_ = true;
+      return Status::OK();
+    }
+    // Compact: move the unfinished record (and staged bytes) to the front.
     if (begin_ > 0) {
-      size_t len = end_ - begin_;
+      size_t len = end_ + staged_ - begin_;
       std::memmove(buf_.data(), buf_.data() + begin_, len);
       scan_pos_ -= begin_;
       begin_ = 0;
-      end_ = len;
+      end_ = len - staged_;
     }
-    if (end_ + kReadSize + kRecordPadding > buf_.size()) {
-      buf_.resize(end_ + kReadSize + kRecordPadding);
+    if (end_ + staged_ + kReadSize + kRecordPadding > buf_.size()) {
+      buf_.resize(end_ + staged_ + kReadSize + kRecordPadding);
     }
     if (stream_) {
       struct pollfd pfd = {fd_, POLLIN, 0};
@@ -259,21 +269,36 @@ class PartitionReader {
     // what an uninterrupted run held at the same position, so records are
     // framed into the same poll batches and the engine interleaves sources
     // at the same points (the order labels are learned in depends on it).
+    //
+    // A stream read as a file stages what arrives until the chunk a file
+    // read would return is complete (or the stream ends): only then are its
+    // bytes framed, so batches do not depend on the sizes of the writes.
+    const bool chunked = !stream_ || frame_as_file_;
     const size_t want =
-        stream_ ? kReadSize : kReadSize - static_cast<size_t>(file_pos_ % kReadSize);
+        chunked ? kReadSize - static_cast<size_t>((file_pos_ + staged_) % kReadSize) : kReadSize;
     ssize_t n;
     do {
-      n = ::read(fd_, buf_.data() + end_, want);
+      n = ::read(fd_, buf_.data() + end_ + staged_, want);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::OK();
       return Status::IoError(StrCat("reading ", Quote(display_, 500), ": ", std::strerror(errno)));
+    }
+    if (stream_ && frame_as_file_) {
+      if (n > 0 && static_cast<size_t>(n) < want) {
+        staged_ += static_cast<size_t>(n);
+        return Status::OK();  // the chunk is not complete yet
+      }
+      if (n == 0 && staged_ > 0) eof_pending_ = true;
+      n += static_cast<ssize_t>(staged_);
+      staged_ = 0;
     }
     if (n == 0) {
       // A followed log (an http source) only ends when the run stops.
       if (!follow_) eof_ = true;
       return Status::OK();
     }
+    published_ = true;
     end_ += static_cast<size_t>(n);
     file_pos_ += static_cast<uint64_t>(n);
     batch.bytes_read += static_cast<uint64_t>(n);
@@ -438,6 +463,14 @@ class PartitionReader {
   bool follow_ = false;
   uint64_t discard_start_pos_ = 0;  // file offset of the record being discarded
 
+  // frame_as_file_: bytes read from the stream after end_, not yet framed
+  // (the chunk they belong to is incomplete); the stream ended after a short
+  // chunk; the last ReadMore made a chunk visible.
+  bool frame_as_file_ = false;
+  size_t staged_ = 0;
+  bool eof_pending_ = false;
+  bool published_ = false;
+
   bool discarding_ = false;
   std::vector<char> prefix_;
   size_t prefix_len_ = 0;
@@ -499,6 +532,7 @@ class FileSource final : public Source {
           Partition(static_cast<int32_t>(i)), files[i], display, spec_.format == SourceFormat::kCsv,
           spec_.csv.delimiter, spec_.csv.quote, spec_.max_record_bytes);
       r->set_follow(spec_.http);
+      r->set_frame_as_file(spec_.frame_as_file);
       Status s = r->Open();
       if (!s.ok()) return s.WithContext(StrCat("source ", Quote(spec_.name)));
       readers_.push_back(std::move(r));

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ingest/decoder.h"
@@ -636,6 +638,103 @@ TEST(FileSourceTest, StdinWithoutByteOrderMark) {
   auto recs = ReadAll(*src);
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].bytes, "\xEF\xBB") << "a partial mark at the end is data";
+}
+
+// What a consumer sees of a source, poll by poll, until its end: each poll's
+// record offsets and ended partitions. Polls of a stream framed as a file
+// that are still waiting for its chunk are left out: the engine waits them
+// out (they have no counterpart in a file).
+std::vector<std::string> PollTrace(Source& src, size_t max_records) {
+  std::vector<std::string> trace;
+  PollBatch batch;
+  for (int polls = 0; !src.AtEnd(); ++polls) {
+    if (polls > 1000000) {
+      ADD_FAILURE() << "source never ends";
+      break;
+    }
+    Status s = src.Poll(max_records, Duration::Millis(5), batch);
+    if (!s.ok()) {
+      ADD_FAILURE() << s.ToString();
+      break;
+    }
+    if (batch.waiting && batch.records.empty() && batch.ended.empty()) continue;
+    std::string line;
+    for (const RawRecord& r : batch.records) {
+      line += std::to_string(r.offset.value()) + (r.truncated ? "t " : " ");
+    }
+    for (Partition p : batch.ended) line += "end" + std::to_string(p.value());
+    trace.push_back(line);
+  }
+  return trace;
+}
+
+// Lines of 40 to 400 bytes up to `size` bytes; the last ends with a newline
+// or not.
+std::string Lines(size_t size, bool final_newline, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string out;
+  for (int i = 0; out.size() < size; ++i) {
+    std::string line = "{\"i\":" + std::to_string(i) + ",\"pad\":\"";
+    line.append(40 + rng() % 360, 'x');
+    line += "\"}\n";
+    out += line;
+  }
+  out.resize(size);
+  out.back() = final_newline ? '\n' : 'x';
+  return out;
+}
+
+// The trace of `data` written through a pipe in pieces of random size (1 byte
+// to 96 KiB) with pauses, read as stdin.
+std::vector<std::string> PipeTrace(const std::string& data, bool frame_as_file,
+                                   size_t max_records) {
+  StdinPipe in;
+  SourceSpec spec = Spec("-");
+  spec.frame_as_file = frame_as_file;
+  auto src = OpenSource(spec);
+  std::thread writer([&] {
+    std::mt19937 rng(7);
+    for (size_t at = 0; at < data.size();) {
+      size_t n = std::min<size_t>(data.size() - at, 1 + rng() % (96 << 10));
+      in.Write(std::string_view(data).substr(at, n));
+      at += n;
+      if (rng() % 4 == 0) ::usleep(200);
+    }
+    in.CloseWriter();
+  });
+  std::vector<std::string> trace = PollTrace(*src, max_records);
+  writer.join();
+  return trace;
+}
+
+// `eddy replay --input -` reads a pipe as a file (SourceSpec::frame_as_file)
+// so that it interleaves sources as a replay of the file does: every poll
+// gives the records, and reports the end, exactly where a file poll does,
+// across several 1 MiB read chunks, a record spanning each chunk boundary,
+// and however the writes are cut.
+TEST(FileSourceTest, StreamFramedAsFilePollsAsTheFileDoes) {
+  TempDir dir;
+  struct Case {
+    size_t size;
+    bool final_newline;
+  };
+  // 2 MiB exactly: the input ends at a chunk boundary.
+  for (Case c : {Case{2'600'000, true}, Case{2'600'000, false}, Case{size_t{2} << 20, true}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << c.size << (c.final_newline ? " with" : " without") << " a final newline");
+    const std::string data = Lines(c.size, c.final_newline, static_cast<uint32_t>(c.size));
+    WriteFile(dir.File("in.jsonl"), data);
+    for (size_t max_records : {size_t{1000}, size_t{37}}) {
+      auto file = OpenSource(Spec(dir.File("in.jsonl")));
+      const std::vector<std::string> expected = PollTrace(*file, max_records);
+      ASSERT_GT(expected.size(), 3u);
+      EXPECT_EQ(PipeTrace(data, /*frame_as_file=*/true, max_records), expected);
+      if (max_records == 1000) {
+        // A pipe read as a stream gives other batches: the test can tell.
+        EXPECT_NE(PipeTrace(data, /*frame_as_file=*/false, max_records), expected);
+      }
+    }
+  }
 }
 
 }  // namespace

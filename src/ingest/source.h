@@ -43,10 +43,14 @@ struct PollBatch {
   std::vector<RawRecord> records;
   std::vector<Partition> ended;  // partitions that reached their end during this poll
   uint64_t bytes_read = 0;       // input bytes consumed (for throughput)
+  // Nothing yet from a stream read as a file (SourceSpec::frame_as_file): its
+  // next batch is not known until more bytes, or its end, arrive.
+  bool waiting = false;
   void Clear() {
     records.clear();
     ended.clear();
     bytes_read = 0;
+    waiting = false;
   }
 };
 
