@@ -39,23 +39,31 @@ SourceSpec Spec(const std::string& path, SourceFormat format = SourceFormat::kJs
   return s;
 }
 
+// Polls `src` until it ends, handing every batch to `on_batch`.
+template <typename OnBatch>
+void PollToEnd(Source& src, size_t max_records, Duration wait, OnBatch on_batch) {
+  PollBatch batch;
+  for (int polls = 0; !src.AtEnd(); ++polls) {
+    if (polls > 1000000) {
+      ADD_FAILURE() << "source never ends";
+      return;
+    }
+    Status s = src.Poll(max_records, wait, batch);
+    if (!s.ok()) {
+      ADD_FAILURE() << s.ToString();
+      return;
+    }
+    on_batch(batch);
+  }
+}
+
 // Polls `src` to its end, copying every record (views die at the next poll).
 // Also checks the padding contract: kRecordPadding readable bytes follow
 // every record (ASan reports a violation).
 std::vector<Rec> ReadAll(Source& src, size_t max_records = 1024,
                          std::vector<int>* ended = nullptr) {
   std::vector<Rec> out;
-  PollBatch batch;
-  for (int polls = 0; !src.AtEnd(); ++polls) {
-    if (polls > 100000) {
-      ADD_FAILURE() << "source never ends";
-      break;
-    }
-    Status s = src.Poll(max_records, Duration::Millis(10), batch);
-    if (!s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      break;
-    }
+  PollToEnd(src, max_records, Duration::Millis(10), [&](const PollBatch& batch) {
     EXPECT_LE(batch.records.size(), max_records);
     for (size_t i = 0; i + 1 < batch.records.size(); ++i) {
       EXPECT_FALSE(batch.records[i].truncated) << "only the last record of a batch is truncated";
@@ -74,7 +82,7 @@ std::vector<Rec> ReadAll(Source& src, size_t max_records = 1024,
     if (ended != nullptr) {
       for (Partition p : batch.ended) ended->push_back(p.value());
     }
-  }
+  });
   return out;
 }
 
@@ -646,25 +654,15 @@ TEST(FileSourceTest, StdinWithoutByteOrderMark) {
 // out (they have no counterpart in a file).
 std::vector<std::string> PollTrace(Source& src, size_t max_records) {
   std::vector<std::string> trace;
-  PollBatch batch;
-  for (int polls = 0; !src.AtEnd(); ++polls) {
-    if (polls > 1000000) {
-      ADD_FAILURE() << "source never ends";
-      break;
-    }
-    Status s = src.Poll(max_records, Duration::Millis(5), batch);
-    if (!s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      break;
-    }
-    if (batch.waiting && batch.records.empty() && batch.ended.empty()) continue;
+  PollToEnd(src, max_records, Duration::Millis(5), [&](const PollBatch& batch) {
+    if (batch.waiting && batch.records.empty() && batch.ended.empty()) return;
     std::string line;
     for (const RawRecord& r : batch.records) {
       line += std::to_string(r.offset.value()) + (r.truncated ? "t " : " ");
     }
     for (Partition p : batch.ended) line += "end" + std::to_string(p.value());
     trace.push_back(line);
-  }
+  });
   return trace;
 }
 
