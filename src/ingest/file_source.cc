@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "base/check.h"
 #include "base/coding.h"
@@ -30,6 +31,7 @@ namespace {
 
 constexpr size_t kReadSize = 1 << 20;
 constexpr size_t kTruncatedPrefix = 64 * 1024;
+constexpr size_t kFingerprintBytes = 4096;
 
 // Where to cut `n` bytes that are the start of a longer record so as not to
 // split a UTF-8 sequence: n, or less by the bytes of an incomplete sequence
@@ -121,6 +123,15 @@ class PartitionReader {
                  " bytes): the input changed since the checkpoint; run with --fresh to start "
                  "over"));
     }
+    if (p.ended && static_cast<uint64_t>(st.st_size) > p.byte) {
+      // The run took the end of this input as final (its watermark went to
+      // the end of time, windows closed): records added after it cannot
+      // join that run, and ignoring them silently would lose them.
+      return Status::FailedPrecondition(
+          StrCat(Quote(display_, 500), " grew after the checkpoint, which had read it to its end (",
+                 p.byte, " bytes, now ", st.st_size,
+                 "): its end was taken as the end of the input; run with --fresh to start over"));
+    }
     if (::lseek(fd_, static_cast<off_t>(p.byte), SEEK_SET) < 0) {
       return Status::IoError(StrCat("seeking ", Quote(display_, 500), ": ", std::strerror(errno)));
     }
@@ -157,6 +168,23 @@ class PartitionReader {
     }
     return Status::OK();
   }
+  // A checksum of the (up to) 4 KiB of the file before byte `pos`, or
+  // nothing for a stream or when they cannot be read. Saved with the
+  // position, it tells on restore whether the bytes before it were rewritten.
+  std::optional<uint32_t> Fingerprint(uint64_t pos) const {
+    if (stream_) return std::nullopt;
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(pos, kFingerprintBytes));
+    char bytes[kFingerprintBytes];
+    size_t got = 0;
+    while (got < len) {
+      ssize_t n = ::pread(fd_, bytes + got, len - got, static_cast<off_t>(pos - len + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return std::nullopt;
+      got += static_cast<size_t>(n);
+    }
+    return Crc32c(std::string_view(bytes, len));
+  }
+
   bool ended() const { return ended_; }
   bool stream() const { return stream_; }
   int fd() const { return fd_; }
@@ -583,6 +611,12 @@ class FileSource final : public Source {
     // The partition polled next: with several, the order in which their
     // records interleave (and so watermarks and lateness) depends on it.
     PutVarint64(out, next_);
+    // Each partition's fingerprint before its position (0: none).
+    PutVarint64(out, readers_.size());
+    for (const auto& r : readers_) {
+      std::optional<uint32_t> fp = r->Fingerprint(r->position().byte);
+      PutVarint64(out, fp ? uint64_t{*fp} + 1 : 0);
+    }
   }
 
   Status RestoreState(std::string_view bytes) override {
@@ -596,6 +630,7 @@ class FileSource final : public Source {
           "source ", Quote(spec_.name), " had ", n, " partition(s) at the checkpoint and has ",
           readers_.size(), " now: its input changed; run with --fresh to start over"));
     }
+    std::vector<uint64_t> positions;
     for (auto& r : readers_) {
       std::string_view path;
       uint64_t byte;
@@ -612,16 +647,37 @@ class FileSource final : public Source {
       }
       PartitionReader::Position p{byte, line, (flags & 1) != 0, (flags & 2) != 0};
       EDDY_RETURN_IF_ERROR(r->Seek(p).WithContext(StrCat("source ", Quote(spec_.name))));
+      positions.push_back(byte);
     }
     // Checkpoints written before the round-robin position was saved end
-    // here; they resume at partition 0.
+    // here; they resume at partition 0. Those written before fingerprints
+    // were saved end after it.
     uint64_t next = 0;
     if (!in.at_end()) {
       if (!in.Varint64(next)) return in.status();
       if (next >= std::max<uint64_t>(n, 1)) in.Fail("the partition polled next is out of range");
-      if (!in.at_end()) in.Fail("trailing bytes");
       if (!in.ok()) return in.status();
     }
+    if (!in.at_end()) {
+      uint64_t count;
+      if (!in.Varint64(count)) return in.status();
+      if (count != n) in.Fail("the number of fingerprints is not the number of partitions");
+      for (size_t i = 0; i < n && in.ok(); ++i) {
+        uint64_t fp;
+        if (!in.Varint64(fp)) return in.status();
+        if (fp == 0) continue;
+        std::optional<uint32_t> now = readers_[i]->Fingerprint(positions[i]);
+        if (now && uint64_t{*now} + 1 != fp) {
+          return Status::FailedPrecondition(StrCat(
+              "source ", Quote(spec_.name), ": ", Quote(readers_[i]->display(), 500),
+              " has other bytes before the checkpoint's position (", positions[i],
+              ") than when the checkpoint was taken: the input was rewritten; run with --fresh "
+              "to start over"));
+        }
+      }
+    }
+    if (in.ok() && !in.at_end()) in.Fail("trailing bytes");
+    if (!in.ok()) return in.status();
     next_ = static_cast<size_t>(next);
     return Status::OK();
   }

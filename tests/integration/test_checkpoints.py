@@ -227,24 +227,46 @@ def test_a_directory_source_resumes_its_files_in_the_same_interleaving(eddy, bin
     assert_same_text(dump_online(eddy, p), dump_online(eddy, ref), "online store")
 
 
-def test_an_input_shorter_than_at_the_checkpoint_is_refused(eddy, tmp_path):
+def change_input(tx, how):
+    """Changes a 300-record input as `how` says; returns its records now."""
+    text = tx.read_text()
+    if how == "shorter":
+        tx.write_text(records(200))
+        return 200
+    if how == "appended":
+        with open(tx, "a") as f:
+            f.write(records(100, start=300))
+        return 400
+    # Rewritten: another id in the last record, at the same length.
+    last = text.rindex('"tx_id": "t')
+    tx.write_text(text[:last] + text[last:].replace('"t0', '"x0', 1))
+    assert tx.stat().st_size == len(text)
+    return 300
+
+
+@pytest.mark.parametrize("how,message", [
+    ("shorter", "is shorter than the checkpoint's position"),
+    ("appended", "grew after the checkpoint, which had read it to its end"),
+    ("rewritten", "has other bytes before the checkpoint's position"),
+])
+def test_an_input_changed_since_the_checkpoint_is_refused(eddy, tmp_path, how, message):
     tx = tmp_path / "tx.jsonl"
     tx.write_text(records(300))
     p = write_pipeline(tmp_path / "run", tx)
     assert eddy_run(eddy, "run", str(p), "--quiet").returncode == 0
     before = outputs(p)
-    tx.write_text(records(200))
+    rows_now = change_input(tx, how)
 
     r = eddy_run(eddy, "run", str(p), "--quiet")
     assert r.returncode == 1, r.stderr
     assert "source 'tx'" in r.stderr and str(tx) in r.stderr, r.stderr
-    assert "shorter than the checkpoint's position" in r.stderr, r.stderr
+    assert message in r.stderr, r.stderr
     assert "--fresh" in r.stderr, r.stderr
     assert_same_files(outputs(p), before)  # refused before touching anything
 
     r = eddy_run(eddy, "run", str(p), "--quiet", "--fresh")
     assert r.returncode == 0, r.stderr
-    assert outputs(p)["features.jsonl"].count(b"\n") == 200
+    assert outputs(p)["features.jsonl"].count(b"\n") == rows_now
 
 
 def test_a_directory_source_whose_files_changed_is_refused(eddy, tmp_path):
