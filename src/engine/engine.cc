@@ -117,6 +117,13 @@ Status ApplyReplay(PipelineSpec& spec, const EngineOptions& options) {
   if (options.replay_state_dir.empty()) {
     spec.state.enabled = false;
   } else {
+    if (!spec.state.enabled) {
+      // No `state:` section: keep what one with its defaults would (a
+      // RocksDB store and the history), as --state promises.
+      spec.state = StateSpec{};
+      spec.state.online_store = "rocksdb";
+      spec.state.history = true;
+    }
     spec.state.enabled = true;
     spec.state.dir =
         std::filesystem::absolute(options.replay_state_dir).lexically_normal().string();
