@@ -148,6 +148,11 @@ class Engine {
   // Asks Run() to stop after the record batch in hand. Async-signal-safe.
   void RequestStop();
 
+  // Asks Run() to reopen the log files it appends to by path (the serving
+  // audit log) after the record batch in hand, for log rotation: rename the
+  // file, then ask. Async-signal-safe (`eddy run` calls it on SIGUSR1).
+  void RequestReopenLogs();
+
   RunSummary Summary() const;
 
   // A few lines a person can read: per-source counts, throughput, outputs.

@@ -62,8 +62,9 @@ Runs the pipeline: reads its sources, validates every record, assigns event
 time and watermarks, and writes accepted, late and dead-letter records to the
 outputs. Stops when every input has ended (watermarks then advance to the end
 of time and everything pending is flushed), or on SIGINT/SIGTERM (outputs are
-flushed; a second signal exits at once). Progress goes to stderr, and a summary
-at the end.
+flushed; a second signal exits at once). SIGUSR1 reopens the serving audit log
+(rename it first: log rotation). Progress goes to stderr, and a summary at the
+end.
 
 With a `state:` section the run checkpoints all state with the input offsets
 (every state.checkpoint_interval, and at the end) and a later `eddy run`
@@ -120,6 +121,12 @@ void OnSignal(int sig) {
   }
   // A second signal terminates at once.
   std::signal(sig, SIG_DFL);
+}
+
+// SIGUSR1: reopen the audit log (after logrotate renamed it).
+void OnReopenSignal(int) {
+  Engine* e = g_engine.load();
+  if (e != nullptr) e->RequestReopenLogs();
 }
 
 void Print(std::FILE* f, std::string_view s) { std::fwrite(s.data(), 1, s.size(), f); }
@@ -210,6 +217,7 @@ int CmdValidate(int argc, char** argv) {
 int RunEngine(const std::string& pipeline, EngineOptions options) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGUSR1, OnReopenSignal);
   auto engine = Engine::Open(pipeline, options);
   if (!engine.ok()) {
     Print(stderr, StrCat("eddy: ", engine.status().message(), "\n"));
@@ -220,6 +228,7 @@ int RunEngine(const std::string& pipeline, EngineOptions options) {
   Status s = (*engine)->Run();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGUSR1, SIG_IGN);
   g_engine.store(nullptr);
   Print(stderr, Engine::FormatSummary((*engine)->Summary()));
   if (!s.ok()) {

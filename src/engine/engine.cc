@@ -18,6 +18,7 @@
 #include "base/check.h"
 #include "base/clock.h"
 #include "base/coding.h"
+#include "base/logging.h"
 #include "base/strings.h"
 #include "config/pipeline.h"
 #include "engine/checkpoint.h"
@@ -661,6 +662,17 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
         stopped_ = true;
         break;
       }
+      if (reopen_logs_.exchange(false, std::memory_order_relaxed) && api_) {
+        // A failed reopen keeps the old file: nothing is lost, and the
+        // operator sees why.
+        Status s = api_->ReopenLogs();
+        if (s.ok()) {
+          EDDY_LOG(Info) << "reopened the audit log";
+        } else {
+          EDDY_LOG(Error) << "reopening the audit log failed (still writing to the old file): "
+                          << s.message();
+        }
+      }
       bool any_data = false, all_done = true;
       ProcessingTime now = clock_.Now();
       // Sources are read in event-time step: each round polls the source
@@ -737,6 +749,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   }
 
   void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
+  void RequestReopenLogs() { reopen_logs_.store(true, std::memory_order_relaxed); }
 
   RunSummary SnapshotCopy() const {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
@@ -1077,6 +1090,7 @@ class Engine::Impl final : public RecordHandler, public WindowSink, public Scori
   uint64_t window_rows_ = 0, window_updates_ = 0;
   std::string window_line_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> reopen_logs_{false};
   bool stopped_ = false;
   ProcessingTime start_;
   std::string line_;
@@ -1109,6 +1123,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& pipeline_path,
 
 Status Engine::Run() { return impl_->Run(); }
 void Engine::RequestStop() { impl_->RequestStop(); }
+void Engine::RequestReopenLogs() { impl_->RequestReopenLogs(); }
 RunSummary Engine::Summary() const { return impl_->SnapshotCopy(); }
 
 std::string Engine::FormatSummary(const RunSummary& s) {

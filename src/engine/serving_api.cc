@@ -249,6 +249,7 @@ class ServingApi::Impl {
   }
   uint16_t port() const { return server_->port(); }
   void SetReady() { ready_.store(true); }
+  Status ReopenLogs() { return audit_ ? audit_->Reopen() : Status::OK(); }
   MetricsRegistry& metrics() { return metrics_; }
   void PredictLatency(uint64_t& count, double& p50, double& p99) const {
     const Histogram* h = stage_.at("total");
@@ -1394,6 +1395,7 @@ ServingApi::~ServingApi() { impl_->Stop(Duration::Zero()); }
 Status ServingApi::Start() { return impl_->Start(); }
 void ServingApi::SetReady() { impl_->SetReady(); }
 void ServingApi::Stop(Duration deadline) { impl_->Stop(deadline); }
+Status ServingApi::ReopenLogs() { return impl_->ReopenLogs(); }
 uint16_t ServingApi::port() const { return impl_->port(); }
 void ServingApi::ObserveStreamScore(size_t model, double score) {
   impl_->ObserveStreamScore(model, score);

@@ -67,6 +67,9 @@ class ServingApi {
   // the audit log.
   void Stop(Duration deadline = Duration::Seconds(10));
   uint16_t port() const;
+  // Reopens the audit log at its path (after logrotate renamed it); records
+  // not yet written go to the new file. On failure the old file stays open.
+  Status ReopenLogs();
 
   // Engine thread: a score produced in the stream (score distribution).
   void ObserveStreamScore(size_t model, double score);

@@ -853,14 +853,51 @@ def test_many_idle_half_requests_do_not_stall_the_server(api):
 # Pipelines of their own
 
 
-def test_staleness_flags_and_policies_per_request(eddy, tmp_path):
-    srv = EddyServer(eddy, tmp_path, pipeline(ttl="2s", serving="  auth: false\n", models="""\
+def lin_server(eddy, directory, **pipeline_args):
+    """A server (not started) of a pipeline scoring tx with the `lin` model."""
+    (directory / "lin.json").write_text(linear_file(LIN["bias"], LIN["weights"]))
+    return EddyServer(eddy, directory, pipeline(models="""\
   - name: lin
     source: tx
     path: lin.json
-"""))
-    (tmp_path / "lin.json").write_text(linear_file(LIN["bias"], LIN["weights"]))
-    srv.start()
+""", **pipeline_args))
+
+
+def test_sigusr1_reopens_the_audit_log_after_rotation(eddy, tmp_path):
+    """logrotate's way: rename the file, signal, and the next records go to a
+    new file at the path; nothing is lost between the two."""
+    srv = lin_server(eddy, tmp_path, serving="  auth: false\n  audit_log: audit.jsonl\n").start()
+    try:
+        def predict_keys(keys):
+            for k in keys:
+                r = srv.post("/v1/predict", json={"model": "lin", "key": k, "fields": {"amount": 1.0}})
+                assert r.status_code == 200, r.text
+        predict_keys([f"before-{i}" for i in range(20)])
+        log = tmp_path / "audit.jsonl"
+        rotated = tmp_path / "audit.jsonl.1"
+        log.rename(rotated)
+        srv.proc.send_signal(signal.SIGUSR1)
+        wait_for(log.exists, what="the audit log reopened at its path")
+        predict_keys([f"after-{i}" for i in range(20)])
+    finally:
+        assert srv.stop() == 0, srv.stderr
+    assert "reopened the audit log" in srv.stderr
+
+    def keys(path):
+        return [x["predictions"][0]["fields"]["user"] for x in read_jsonl(path)
+                if x["kind"] == "prediction"]
+    old, new = keys(rotated), keys(log)
+    # Records buffered when the signal came may be in either file; together
+    # they are every prediction, once, in order.
+    assert old + new == [f"before-{i}" for i in range(20)] + [f"after-{i}" for i in range(20)]
+    assert new[-20:] == [f"after-{i}" for i in range(20)]  # made after the reopen
+    seqs = [x["seq"] for x in read_jsonl(rotated) + read_jsonl(log)]
+    assert seqs == list(range(len(seqs)))
+    assert (log.stat().st_mode & 0o777) == 0o600
+
+
+def test_staleness_flags_and_policies_per_request(eddy, tmp_path):
+    srv = lin_server(eddy, tmp_path, ttl="2s", serving="  auth: false\n").start()
     try:
         # "old" is 60 s old when it arrives (its event time is before the TTL),
         # "new" is fresh; both arrive in event-time order.
