@@ -80,8 +80,9 @@ class Source {
   // taken between polls.
   virtual void SaveState(std::string& out) const = 0;
   // Seeks every partition to positions written by SaveState. Fails with a
-  // clear message when the input changed (other files, a shorter file) or
-  // cannot seek (stdin).
+  // clear message when the input changed (other files, a shorter file, a
+  // file that grew after it had ended, other bytes in the 4 KiB before the
+  // position) or cannot seek (stdin).
   virtual Status RestoreState(std::string_view bytes) = 0;
 };
 
